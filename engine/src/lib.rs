@@ -5,6 +5,7 @@
 //! Start with [`series::Series`], the one time-series type that sources produce.
 
 pub mod anomaly;
+#[cfg(feature = "k8s")]
 pub mod diagnose;
 pub mod forecast;
 pub mod logtemplate;
