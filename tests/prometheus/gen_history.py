@@ -16,8 +16,8 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 STEP = 60
 DAY = 86400
@@ -32,7 +32,7 @@ NODE_A, NODE_B = NODES
 
 # A label value with quotes, a backslash, SQL-looking text and `drop`: PromQL handling must escape
 # it, and a server that filters on substrings would reject it.
-HOSTILE_ROUTE = "/search?q=o'brien \"x\" \\ ; -- drop table pods"
+HOSTILE_ROUTE = '/search?q=o\'brien "x" \\ ; -- drop table pods'
 
 HIST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -172,15 +172,27 @@ def memory_mib(pod: Pod, a: Anchors, t: int) -> float:
 def write_containers(w: Writer) -> None:
     a, rng = w.a, w.rng
     w.family(
-        "container_cpu_usage_seconds", "counter", "Cumulative cpu time consumed (cAdvisor).", "seconds"
+        "container_cpu_usage_seconds",
+        "counter",
+        "Cumulative cpu time consumed (cAdvisor).",
+        "seconds",
     )
     for pod in pods(a):
         lbls = pod_labels(pod)
         reset = a.oom if pod.name == "checkout-7c9f-abcde" else None
-        rate = lambda t, p=pod: p.cpu_cores * diurnal(t) * rng.uniform(0.9, 1.1)
-        w.series("container_cpu_usage_seconds_total", lbls, counter(w.times(pod.born, pod.dies), rate, reset))
 
-    w.family("container_memory_working_set_bytes", "gauge", "Current working set (cAdvisor).", "bytes")
+        def rate(t: int, p: Pod = pod) -> float:
+            return p.cpu_cores * diurnal(t) * rng.uniform(0.9, 1.1)
+
+        w.series(
+            "container_cpu_usage_seconds_total",
+            lbls,
+            counter(w.times(pod.born, pod.dies), rate, reset),
+        )
+
+    w.family(
+        "container_memory_working_set_bytes", "gauge", "Current working set (cAdvisor).", "bytes"
+    )
     for pod in pods(a):
         # Noise never lifts the working set to the limit: reaching it is what the OOM kill means.
         ceiling = pod.memory_limit_mib - 0.5
@@ -208,13 +220,20 @@ def write_kube_state(w: Writer) -> None:
         "kube_pod_container_status_restarts", "counter", "Container restarts (kube-state-metrics)."
     )
     for pod in pods(a):
-        lbls = {"namespace": NS, "pod": pod.name, "container": pod.workload, "job": "kube-state-metrics"}
+        lbls = {
+            "namespace": NS,
+            "pod": pod.name,
+            "container": pod.workload,
+            "job": "kube-state-metrics",
+        }
         old = 2 if pod.workload == "cart" else 0
-        restarts = lambda t, p=pod, base=old: base + (1 if p.name.endswith("abcde") and t >= a.oom else 0)
-        pts = ((t, restarts(t)) for t in w.times(pod.born, pod.dies))
+        oomed = pod.name == "checkout-7c9f-abcde"
+        pts = ((t, old + (1 if oomed and t >= a.oom else 0)) for t in w.times(pod.born, pod.dies))
         w.series("kube_pod_container_status_restarts_total", lbls, pts)
 
-    w.family("kube_pod_container_resource_limits", "gauge", "Container limits (kube-state-metrics).")
+    w.family(
+        "kube_pod_container_resource_limits", "gauge", "Container limits (kube-state-metrics)."
+    )
     for pod in pods(a):
         for resource, unit, value in (
             ("memory", "byte", pod.memory_limit_mib * MIB),
@@ -229,11 +248,20 @@ def write_kube_state(w: Writer) -> None:
                 "unit": unit,
                 "job": "kube-state-metrics",
             }
-            w.series("kube_pod_container_resource_limits", lbls, ((t, value) for t in w.times(pod.born, pod.dies)))
+            w.series(
+                "kube_pod_container_resource_limits",
+                lbls,
+                ((t, value) for t in w.times(pod.born, pod.dies)),
+            )
 
 
 # Requests per second per service at the diurnal mean, and the share of 500s in normal times.
-SERVICES = {"frontend": (48.0, 0.002), "checkout": (6.0, 0.004), "cart": (14.0, 0.001), "payments": (5.0, 0.003)}
+SERVICES = {
+    "frontend": (48.0, 0.002),
+    "checkout": (6.0, 0.004),
+    "cart": (14.0, 0.001),
+    "payments": (5.0, 0.003),
+}
 
 
 def error_share(w: Writer, service: str, t: int) -> float:
@@ -249,9 +277,12 @@ def write_http(w: Writer) -> None:
     base = {"namespace": NS, "job": "shop-apps"}
     for service, (rps, _) in SERVICES.items():
         for code in ("200", "500"):
+
             def rate(t, s=service, c=code, r=rps):
                 share = error_share(w, s, t)
-                return r * diurnal(t) * rng.uniform(0.95, 1.05) * (share if c == "500" else 1 - share)
+                return (
+                    r * diurnal(t) * rng.uniform(0.95, 1.05) * (share if c == "500" else 1 - share)
+                )
 
             lbls = {**base, "service": service, "code": code}
             w.series("http_requests_total", lbls, counter(w.times(), rate))
@@ -305,12 +336,23 @@ def histogram_rows(w: Writer, service: str) -> list[tuple[int, tuple[list[int], 
 
 def write_nodes(w: Writer) -> None:
     rng = w.rng
-    w.family("node_cpu_seconds", "counter", "Seconds the CPUs spent in each mode (node-exporter).", "seconds")
+    w.family(
+        "node_cpu_seconds",
+        "counter",
+        "Seconds the CPUs spent in each mode (node-exporter).",
+        "seconds",
+    )
     shares = {"user": 0.18, "system": 0.06, "iowait": 0.01}
     for node, ip in NODES.items():
         for cpu in ("0", "1"):
             for mode in ("idle", "user", "system", "iowait"):
-                lbls = {"node": node, "instance": f"{ip}:9100", "job": "node-exporter", "cpu": cpu, "mode": mode}
+                lbls = {
+                    "node": node,
+                    "instance": f"{ip}:9100",
+                    "job": "node-exporter",
+                    "cpu": cpu,
+                    "mode": mode,
+                }
 
                 def rate(t, m=mode):
                     busy = {k: s * diurnal(t) * rng.uniform(0.9, 1.1) for k, s in shares.items()}
@@ -338,7 +380,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="OpenMetrics file to write")
     p.add_argument("--anchors", help="JSON file for the story's anchor times")
-    p.add_argument("--end", type=int, help="last sample, unix seconds (default: now, minus 2 minutes)")
+    p.add_argument(
+        "--end", type=int, help="last sample, unix seconds (default: now, minus 2 minutes)"
+    )
     args = p.parse_args()
     end = args.end if args.end is not None else default_end(time.time())
     anchors = Anchors(end - end % STEP)
