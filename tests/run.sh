@@ -99,9 +99,12 @@ install_prometheus() {
     return 0
   fi
   log "installing prometheus (Debian package)"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$LOGS/apt.log" 2>&1 &&
+  if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      prometheus >>"$LOGS/apt.log" 2>&1 || { tail -n 30 "$LOGS/apt.log"; return 1; }
+      prometheus; } >"$LOGS/apt.log" 2>&1; then
+    tail -n 30 "$LOGS/apt.log"
+    return 1
+  fi
 }
 
 # The stamp holds the requested specs, so changing a pin here reinstalls on the next run.
@@ -190,17 +193,20 @@ start_moto() {
 start_gateway() {
   start aws-gateway "$BIN/aws-gateway" --moto "$EKS_OPS_TEST_MOTO_URL"
   wait_ready aws-gateway "$LAST_PID" has_port aws-gateway || return 1
-  export EKS_OPS_TEST_AWS_ENDPOINT="http://127.0.0.1:$(listening_port "$LOGS/aws-gateway.log")"
+  EKS_OPS_TEST_AWS_ENDPOINT="http://127.0.0.1:$(listening_port "$LOGS/aws-gateway.log")"
+  export EKS_OPS_TEST_AWS_ENDPOINT
 }
 
 start_prometheus() {
   local dir="$WORK/prometheus" port
   rm -rf "$dir" && mkdir -p "$dir/data"
-  "$VENV/bin/python" "$ROOT/tests/prometheus/gen_history.py" \
-    --out "$dir/history.om" --anchors "$dir/anchors.json" >"$LOGS/gen_history.log" 2>&1 &&
+  if ! { "$VENV/bin/python" "$ROOT/tests/prometheus/gen_history.py" \
+    --out "$dir/history.om" --anchors "$dir/anchors.json" &&
     promtool tsdb create-blocks-from openmetrics --max-block-duration=24h \
-      "$dir/history.om" "$dir/data" >"$LOGS/promtool.log" 2>&1 ||
-    { tail -n 30 "$LOGS/gen_history.log" "$LOGS/promtool.log"; return 1; }
+      "$dir/history.om" "$dir/data"; } >"$LOGS/backfill.log" 2>&1; then
+    tail -n 30 "$LOGS/backfill.log"
+    return 1
+  fi
   rm -f "$dir/history.om"
   port=$(free_port)
   start prometheus prometheus --config.file="$ROOT/tests/prometheus/prometheus.yml" \
@@ -243,8 +249,8 @@ conformance() {
     --url "$SERVER_URL" --scenario "$scenario" -o "$out" >"$out.log" 2>&1
   local rc=$?
   if [ "$rc" -ne 0 ]; then
-    log "conformance $scenario failed; its log ($out.log), summary line removed:"
-    grep -v 'Total:' "$out.log" | tail -n 40 | sed 's/^/  | /'
+    log "conformance $scenario exited $rc (log: $out.log); checks not passed:"
+    "$VENV/bin/python" "$ROOT/tests/conformance/failed_checks.py" "$out"
   fi
   return "$rc"
 }
@@ -312,7 +318,7 @@ do_components() {
 do_cargo_test() {
   phase cargo-test
   if [ "$COMPONENTS_OK" -eq 1 ]; then
-    suite cargo-test cargo test --workspace
+    suite cargo-test cargo test --workspace --no-fail-fast
   else
     log "cargo test not run: a component failed to start"
     record cargo-test 1
