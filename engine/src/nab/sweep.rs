@@ -2,9 +2,9 @@
 //!
 //! The sweep visits rows from the highest anomaly score down, so every distinct score is a
 //! candidate threshold and the whole score-by-threshold curve costs one sort plus one pass (each
-//! distinct threshold re-adds the window parts, as NAB does, so scores match it bit for bit). That is how NAB's
-//! optimizer picks one threshold for a corpus, and scoring a file at a given threshold is just
-//! reading that file's curve, which keeps the two paths from disagreeing.
+//! distinct threshold re-adds the window parts, as NAB does, so scores match it bit for bit).
+//! That is how NAB's optimizer picks one threshold for a corpus, and scoring a file at a given
+//! threshold is just reading that file's curve, which keeps the two paths from disagreeing.
 
 use super::{
     CostMatrix, RowWindow, ThresholdScore, null_score, perfect_score, probation_length,
