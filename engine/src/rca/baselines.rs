@@ -32,7 +32,10 @@ pub fn rank_by_scaler(
     anomaly_time: i64,
     scaler: Scaler,
 ) -> Vec<(String, f64)> {
-    let split = times.iter().position(|t| *t >= anomaly_time).unwrap_or(times.len());
+    let split = times
+        .iter()
+        .position(|t| *t >= anomaly_time)
+        .unwrap_or(times.len());
     let mut ranks: Vec<(String, f64)> = columns
         .iter()
         .filter_map(|c| {
@@ -55,13 +58,22 @@ fn scaled_max(pre: &[f64], post: &[f64], scaler: Scaler) -> Option<f64> {
         Scaler::Standard => mean_std(pre)?,
         Scaler::Robust => median_iqr(pre)?,
     };
-    let scale = if scale < 10.0 * f64::EPSILON * center.abs().max(1.0) { 1.0 } else { scale };
+    let scale = if scale < 10.0 * f64::EPSILON * center.abs().max(1.0) {
+        1.0
+    } else {
+        scale
+    };
     max(post).map(|m| (m - center) / scale)
 }
 
 /// N-Sigma ranking of metric names.
 pub fn nsigma(times: &[i64], columns: &[Column], anomaly_time: i64) -> Vec<String> {
-    names(rank_by_scaler(times, columns, anomaly_time, Scaler::Standard))
+    names(rank_by_scaler(
+        times,
+        columns,
+        anomaly_time,
+        Scaler::Standard,
+    ))
 }
 
 /// BARO's RobustScorer ranking of metric names at a given anomaly time.
@@ -84,15 +96,24 @@ mod tests {
     use super::*;
 
     fn col(name: &str, values: Vec<f64>) -> Column {
-        Column { name: name.into(), values }
+        Column {
+            name: name.into(),
+            values,
+        }
     }
 
     fn hand_case() -> (Vec<i64>, Vec<Column>) {
         let times: Vec<i64> = (0..40).collect();
         let wobble = |i: i64| ((i * 37) % 7) as f64 / 10.0;
-        let cpu = times.iter().map(|&i| 10.0 + wobble(i) + if i >= 20 { 50.0 } else { 0.0 });
-        let lat = times.iter().map(|&i| 1.0 + wobble(i) + if i >= 22 { 0.8 } else { 0.0 });
-        let falls = times.iter().map(|&i| 5.0 + wobble(i) - if i >= 20 { 4.0 } else { 0.0 });
+        let cpu = times
+            .iter()
+            .map(|&i| 10.0 + wobble(i) + if i >= 20 { 50.0 } else { 0.0 });
+        let lat = times
+            .iter()
+            .map(|&i| 1.0 + wobble(i) + if i >= 22 { 0.8 } else { 0.0 });
+        let falls = times
+            .iter()
+            .map(|&i| 5.0 + wobble(i) - if i >= 20 { 4.0 } else { 0.0 });
         let flat = vec![3.0; 40];
         let cols = vec![
             col("front_lat", lat.collect()),
@@ -108,7 +129,11 @@ mod tests {
         let (times, cols) = hand_case();
         for ranks in [nsigma(&times, &cols, 20), baro(&times, &cols, 20)] {
             assert_eq!(ranks[0], "db_cpu");
-            assert_eq!(ranks.last().unwrap(), "cache_mem", "signed score puts a drop last");
+            assert_eq!(
+                ranks.last().unwrap(),
+                "cache_mem",
+                "signed score puts a drop last"
+            );
             assert!(!ranks.contains(&"idle_cpu".to_string()));
         }
     }

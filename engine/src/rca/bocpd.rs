@@ -23,7 +23,11 @@ pub struct BocpdConfig {
 
 impl Default for BocpdConfig {
     fn default() -> Self {
-        Self { hazard_lambda: 50.0, window: 10, threshold: 0.01 }
+        Self {
+            hazard_lambda: 50.0,
+            window: 10,
+            threshold: 0.01,
+        }
     }
 }
 
@@ -46,7 +50,14 @@ impl Posterior {
         for k in 0..d {
             chol[k * d + k] = 1.0;
         }
-        Self { run: 0, log_r: 0.0, mu: vec![0.0; d], kappa: 1.0, dof: d as f64 + 1.0, chol }
+        Self {
+            run: 0,
+            log_r: 0.0,
+            mu: vec![0.0; d],
+            kappa: 1.0,
+            dof: d as f64 + 1.0,
+            chol,
+        }
     }
 
     fn log_predictive(&self, x: &[f64]) -> f64 {
@@ -64,7 +75,9 @@ impl Posterior {
         }
         let q: f64 = z.iter().map(|v| v * v).sum();
         let dd = d as f64;
-        ln_gamma((df + dd) / 2.0) - ln_gamma(df / 2.0) - dd / 2.0 * (df * std::f64::consts::PI).ln()
+        ln_gamma((df + dd) / 2.0)
+            - ln_gamma(df / 2.0)
+            - dd / 2.0 * (df * std::f64::consts::PI).ln()
             - 0.5 * (dd * c.ln() + logdet)
             - (df + dd) / 2.0 * (q / (c * df)).ln_1p()
     }
@@ -116,7 +129,11 @@ pub fn ln_gamma(x: f64) -> f64 {
     }
     let x = x - 1.0;
     let t = x + 7.5;
-    let a = G.iter().enumerate().skip(1).fold(G[0], |acc, (i, g)| acc + g / (x + i as f64));
+    let a = G
+        .iter()
+        .enumerate()
+        .skip(1)
+        .fold(G[0], |acc, (i, g)| acc + g / (x + i as f64));
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
 }
 
@@ -124,8 +141,16 @@ pub fn ln_gamma(x: f64) -> f64 {
 fn scaled_rows(columns: &[&[f64]], n: usize) -> Vec<Vec<f64>> {
     let mut rows = vec![vec![0.0; columns.len()]; n];
     for (j, col) in columns.iter().enumerate() {
-        let lo = col.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
-        let hi = col.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
+        let lo = col
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(f64::INFINITY, f64::min);
+        let hi = col
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
         let span = hi - lo;
         if !(span > 0.0 && span.is_finite()) {
             continue;
@@ -162,7 +187,10 @@ pub fn run_length_probability(columns: &[&[f64]], cfg: &BocpdConfig) -> Vec<f64>
     let (log_h, log_1h) = (h.ln(), (1.0 - h).ln());
     let mut states = vec![Posterior::prior(d)];
     for (t, x) in rows.iter().enumerate() {
-        let joint: Vec<f64> = states.iter().map(|s| s.log_r + s.log_predictive(x)).collect();
+        let joint: Vec<f64> = states
+            .iter()
+            .map(|s| s.log_r + s.log_predictive(x))
+            .collect();
         let cp = log_sum_exp(joint.iter().map(|j| j + log_h));
         for (s, j) in states.iter_mut().zip(&joint) {
             s.log_r = j + log_1h;
@@ -172,7 +200,10 @@ pub fn run_length_probability(columns: &[&[f64]], cfg: &BocpdConfig) -> Vec<f64>
         fresh.log_r = cp;
         states.insert(0, fresh);
         let total = log_sum_exp(states.iter().map(|s| s.log_r));
-        let best = states.iter().map(|s| s.log_r).fold(f64::NEG_INFINITY, f64::max);
+        let best = states
+            .iter()
+            .map(|s| s.log_r)
+            .fold(f64::NEG_INFINITY, f64::max);
         states.retain(|s| s.run <= cfg.window || s.log_r >= best - PRUNE_LOG);
         if !total.is_finite() {
             states = vec![Posterior::prior(d)];
@@ -190,16 +221,16 @@ pub fn detect_change_row(columns: &[&[f64]], cfg: &BocpdConfig) -> Option<usize>
     let r = run_length_probability(columns, cfg);
     let n = r.len().saturating_sub(1);
     // BARO reads R[Nw, Nw:-1]: list index i is the row where a run of Nw rows began.
-    let probs: Vec<f64> = r.get(cfg.window..n).map(<[f64]>::to_vec).unwrap_or_default();
+    let probs: Vec<f64> = r
+        .get(cfg.window..n)
+        .map(<[f64]>::to_vec)
+        .unwrap_or_default();
     if let Some(i) = (1..probs.len()).find(|&i| probs[i] > cfg.threshold) {
         return Some(i);
     }
     let head = 5;
     let tail = probs.get(head..)?;
-    let best = tail
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))?;
+    let best = tail.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
     Some(best.0 + head)
 }
 
@@ -217,8 +248,12 @@ mod tests {
     #[test]
     fn finds_a_joint_mean_shift() {
         let noise = |i: usize, k: usize| ((i * 7919 + k * 104_729) % 97) as f64 / 970.0;
-        let a: Vec<f64> = (0..200).map(|i| noise(i, 1) + if i >= 120 { 1.0 } else { 0.0 }).collect();
-        let b: Vec<f64> = (0..200).map(|i| noise(i, 2) + if i >= 120 { 0.8 } else { 0.0 }).collect();
+        let a: Vec<f64> = (0..200)
+            .map(|i| noise(i, 1) + if i >= 120 { 1.0 } else { 0.0 })
+            .collect();
+        let b: Vec<f64> = (0..200)
+            .map(|i| noise(i, 2) + if i >= 120 { 0.8 } else { 0.0 })
+            .collect();
         let row = detect_change_row(&[&a, &b], &BocpdConfig::default()).unwrap();
         assert!((118..=122).contains(&row), "row {row}");
     }

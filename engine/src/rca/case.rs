@@ -100,7 +100,10 @@ pub fn service_of(column: &str) -> &str {
 
 /// Parses `metrics.csv` into row times and columns. Rows are kept in file order.
 pub fn parse_metrics_csv(text: &str) -> Result<(Vec<i64>, Vec<Column>), CaseError> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().ok_or(CaseError::MissingTimeColumn)?;
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
     let time_idx = names
@@ -112,7 +115,10 @@ pub fn parse_metrics_csv(text: &str) -> Result<(Vec<i64>, Vec<Column>), CaseErro
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != time_idx)
-        .map(|(_, n)| Column { name: (*n).to_string(), values: Vec::new() })
+        .map(|(_, n)| Column {
+            name: (*n).to_string(),
+            values: Vec::new(),
+        })
         .collect();
     for (line_no, line) in lines {
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
@@ -192,7 +198,11 @@ impl Case {
         }
         files.push(("root_cause.txt", root));
         if !self.graph.is_empty() {
-            let edges: String = self.graph.iter().map(|(a, b)| format!("{a},{b}\n")).collect();
+            let edges: String = self
+                .graph
+                .iter()
+                .map(|(a, b)| format!("{a},{b}\n"))
+                .collect();
             files.push(("graph.csv", format!("caller,callee\n{edges}")));
         }
         files
@@ -286,7 +296,12 @@ mod tests {
         let case = Case::parse(
             "c",
             "cpu",
-            CaseTexts { metrics_csv: CSV, inject_time: "101", graph_csv: None, root_cause: "carts" },
+            CaseTexts {
+                metrics_csv: CSV,
+                inject_time: "101",
+                graph_csv: None,
+                root_cause: "carts",
+            },
         )
         .unwrap();
         let cands = case.candidates();
@@ -296,8 +311,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_files() {
-        assert_eq!(parse_metrics_csv("a,b\n1,2\n"), Err(CaseError::MissingTimeColumn));
-        assert!(matches!(parse_metrics_csv("time,a\nnope,1\n"), Err(CaseError::BadTime { .. })));
+        assert_eq!(
+            parse_metrics_csv("a,b\n1,2\n"),
+            Err(CaseError::MissingTimeColumn)
+        );
+        assert!(matches!(
+            parse_metrics_csv("time,a\nnope,1\n"),
+            Err(CaseError::BadTime { .. })
+        ));
         assert!(parse_inject_time("soon").is_err());
         assert_eq!(parse_inject_time("1652812675.0\n"), Ok(1652812675));
         assert_eq!(parse_root_cause("\n\n"), Err(CaseError::MissingRootCause));

@@ -47,7 +47,11 @@ pub fn is_constant(values: &[f64]) -> bool {
 
 /// Maximum of the present values; `None` when there are none.
 pub fn max(values: &[f64]) -> Option<f64> {
-    values.iter().copied().filter(|v| !v.is_nan()).reduce(f64::max)
+    values
+        .iter()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .reduce(f64::max)
 }
 
 /// Pearson correlation of two equal-length slices, skipping pairs with a NaN; 0 when undefined.

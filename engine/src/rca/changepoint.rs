@@ -1,0 +1,216 @@
+//! Onset finding inside RCA: when did each signal leave its baseline, and where does a series
+//! shift its mean. Pure, NaN-tolerant, and independent of the anomaly module on purpose (RCA needs
+//! only these two questions answered, over an already chosen window).
+
+use super::stats::{median_iqr, present};
+
+/// A signal's normal behaviour, fitted on the samples before the anomaly window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    /// Median of the baseline samples.
+    pub center: f64,
+    /// Robust spread around the median: the larger of IQR/1.349 and 1.4826 * MAD, floored so
+    /// flat signals do not turn rounding noise into huge scores.
+    pub scale: f64,
+    /// The clear drift of the baseline, when it has one.
+    pub drift: Option<Drift>,
+}
+
+/// A linear drift fitted on the baseline (a JVM heap creeping up, a slow leak in a bystander).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drift {
+    /// Fitted value at `anchor_ms`.
+    pub level: f64,
+    /// Slope per millisecond.
+    pub slope: f64,
+    /// Time of the baseline's last sample, ms.
+    pub anchor_ms: i64,
+    /// Robust spread of the residuals around the line.
+    pub scale: f64,
+}
+
+/// Relative floor on the scale: a signal must move by 1% of its level to score 1.
+const SCALE_FLOOR_REL: f64 = 0.01;
+
+fn robust_scale(values: &[f64], center: f64) -> f64 {
+    let iqr = median_iqr(values).map_or(0.0, |m| m.1);
+    let deviations: Vec<f64> = values.iter().map(|v| (v - center).abs()).collect();
+    let mad = median_iqr(&deviations).map_or(0.0, |m| m.0);
+    (iqr / 1.349)
+        .max(1.4826 * mad)
+        .max(SCALE_FLOOR_REL * center.abs() + 1e-9)
+}
+
+impl Baseline {
+    /// Fits a baseline on `(t_ms, value)` samples; `None` with fewer than five present values.
+    pub fn fit(samples: &[(i64, f64)]) -> Option<Baseline> {
+        let values: Vec<f64> = samples.iter().map(|s| s.1).collect();
+        if present(&values).len() < 5 {
+            return None;
+        }
+        let center = median_iqr(&values)?.0;
+        let scale = robust_scale(&values, center);
+        Some(Baseline {
+            center,
+            scale,
+            drift: fit_drift(samples, center),
+        })
+    }
+
+    /// Robust z of `value` at `t_ms`: the smaller deviation of "against the level" and "against
+    /// the drift extrapolated from the baseline", so a bystander that keeps drifting at its old
+    /// pace scores low, while a step or a new ramp scores high under both.
+    pub fn z(&self, t_ms: i64, value: f64) -> f64 {
+        let level = (value - self.center) / self.scale;
+        let Some(d) = self.drift else { return level };
+        let expected = d.level + d.slope * (t_ms - d.anchor_ms) as f64;
+        let trend = (value - expected) / d.scale;
+        if trend.abs() < level.abs() {
+            trend
+        } else {
+            level
+        }
+    }
+}
+
+/// OLS line through the baseline, kept only when its change across the window exceeds three
+/// residual scales: extrapolating a noise slope would invent deviations.
+fn fit_drift(samples: &[(i64, f64)], center: f64) -> Option<Drift> {
+    let pts: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|s| !s.1.is_nan())
+        .map(|s| (s.0 as f64, s.1))
+        .collect();
+    if pts.len() < 10 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let (mx, my) = pts
+        .iter()
+        .fold((0.0, 0.0), |a, p| (a.0 + p.0 / n, a.1 + p.1 / n));
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    if !(sxx > 0.0 && slope.is_finite()) {
+        return None;
+    }
+    let residuals: Vec<f64> = pts
+        .iter()
+        .map(|p| p.1 - (my + slope * (p.0 - mx)))
+        .collect();
+    let scale = robust_scale(&residuals, 0.0).max(SCALE_FLOOR_REL * center.abs() + 1e-9);
+    let (first, last) = (pts[0].0, pts[pts.len() - 1].0);
+    ((slope * (last - first)).abs() > 3.0 * scale).then(|| Drift {
+        level: my + slope * (last - mx),
+        slope,
+        anchor_ms: last as i64,
+        scale,
+    })
+}
+
+/// First time at or after `from_ms` where at least `need` of the next `window` z values exceed
+/// `threshold` in absolute value: persistence keeps a lone spike from counting as an onset.
+pub fn onset(
+    times: &[i64],
+    z: &[f64],
+    from_ms: i64,
+    threshold: f64,
+    window: usize,
+    need: usize,
+) -> Option<i64> {
+    let start = times.iter().position(|t| *t >= from_ms)?;
+    let hot: Vec<bool> = z.iter().map(|v| v.abs() > threshold).collect();
+    (start..hot.len()).find_map(|i| {
+        let end = (i + window.max(1)).min(hot.len());
+        let count = hot[i..end].iter().filter(|h| **h).count();
+        (hot[i] && count >= need.min(end - i).max(1)).then(|| times[i])
+    })
+}
+
+/// Index that best splits `values` into two segments of different means (the largest
+/// between-segment t-like statistic), searching splits that leave `min_seg` samples each side.
+pub fn mean_shift_split(values: &[f64], min_seg: usize) -> Option<(usize, f64)> {
+    let n = values.len();
+    if n < 2 * min_seg.max(1) {
+        return None;
+    }
+    let xs: Vec<f64> = fill_forward(values);
+    let total: f64 = xs.iter().sum();
+    let total_sq: f64 = xs.iter().map(|x| x * x).sum();
+    let var = (total_sq / n as f64 - (total / n as f64).powi(2)).max(1e-12);
+    let mut left = 0.0;
+    let mut best: Option<(usize, f64)> = None;
+    for (i, x) in xs.iter().enumerate().take(n - min_seg) {
+        left += x;
+        let k = i + 1;
+        if k < min_seg {
+            continue;
+        }
+        let (m1, m2) = (left / k as f64, (total - left) / (n - k) as f64);
+        let stat = (m2 - m1).abs() * ((k * (n - k)) as f64 / n as f64).sqrt() / var.sqrt();
+        if best.is_none_or(|b| stat > b.1) {
+            best = Some((k, stat));
+        }
+    }
+    best
+}
+
+fn fill_forward(values: &[f64]) -> Vec<f64> {
+    let first = values.iter().copied().find(|v| !v.is_nan()).unwrap_or(0.0);
+    let mut last = first;
+    values
+        .iter()
+        .map(|v| {
+            if !v.is_nan() {
+                last = *v;
+            }
+            last
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wobble(i: i64) -> f64 {
+        ((i * 7919) % 13) as f64 / 13.0
+    }
+
+    #[test]
+    fn onset_ignores_a_lone_spike_and_finds_the_step() {
+        let times: Vec<i64> = (0..100).map(|i| i * 1000).collect();
+        let mut z = vec![0.0; 100];
+        z[30] = 9.0;
+        for v in z.iter_mut().skip(60) {
+            *v = 6.0;
+        }
+        assert_eq!(onset(&times, &z, 0, 3.0, 5, 3), Some(60_000));
+        assert_eq!(onset(&times, &z, 200_000, 3.0, 5, 3), None);
+    }
+
+    #[test]
+    fn drift_is_discounted_but_a_step_is_not() {
+        let samples: Vec<(i64, f64)> = (0..100)
+            .map(|i| (i * 1000, 100.0 + i as f64 + wobble(i)))
+            .collect();
+        let b = Baseline::fit(&samples).unwrap();
+        assert!(b.drift.is_some_and(|d| d.slope > 0.0));
+        assert!(b.z(150_000, 250.0).abs() < 2.0, "continuing drift");
+        assert!(b.z(150_000, 400.0) > 5.0, "step above the drift");
+        let flat: Vec<(i64, f64)> = (0..50).map(|i| (i * 1000, 5.0 + wobble(i))).collect();
+        let f = Baseline::fit(&flat).unwrap();
+        assert_eq!(f.drift, None);
+        assert!(f.z(60_000, 50.0) > 20.0);
+        assert!(Baseline::fit(&[(0, 1.0), (1, f64::NAN)]).is_none());
+    }
+
+    #[test]
+    fn mean_shift_split_finds_the_step() {
+        let v: Vec<f64> = (0..80)
+            .map(|i| wobble(i) + if i >= 50 { 5.0 } else { 0.0 })
+            .collect();
+        assert_eq!(mean_shift_split(&v, 5).map(|s| s.0), Some(50));
+        assert_eq!(mean_shift_split(&[1.0], 5), None);
+    }
+}
