@@ -1,0 +1,304 @@
+//! What every rule reads besides its own object: the view indexed once per run, `now`, and
+//! the options. Also the small helpers over events, times and owners that rules share.
+
+use super::DiagnoseOptions;
+use super::finding::{Evidence, ResourceRef};
+use super::view::ClusterView;
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{Container, Event, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+use std::collections::{BTreeMap, HashMap};
+
+/// (kind, namespace or "" for cluster-scoped, name)
+type ObjectKey<'a> = (&'a str, &'a str, &'a str);
+
+pub(crate) struct Ctx<'a> {
+    pub view: &'a ClusterView,
+    pub now_ms: i64,
+    pub opts: &'a DiagnoseOptions,
+    events: HashMap<ObjectKey<'a>, Vec<&'a Event>>,
+    replica_sets: HashMap<(&'a str, &'a str), &'a ReplicaSet>,
+    /// Pods by namespace, then controller name.
+    pods_by_owner: HashMap<&'a str, HashMap<&'a str, Vec<&'a Pod>>>,
+    pods_by_node: HashMap<&'a str, usize>,
+    pods_by_namespace: HashMap<&'a str, Vec<&'a Pod>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(view: &'a ClusterView, opts: &'a DiagnoseOptions) -> Self {
+        let mut events: HashMap<ObjectKey<'a>, Vec<&'a Event>> = HashMap::new();
+        for e in &view.events {
+            let o = &e.involved_object;
+            let kind = o.kind.as_deref().unwrap_or("");
+            let ns = if kind == "Node" {
+                ""
+            } else {
+                o.namespace.as_deref().unwrap_or("")
+            };
+            events
+                .entry((kind, ns, o.name.as_deref().unwrap_or("")))
+                .or_default()
+                .push(e);
+        }
+        let replica_sets = (view.replica_sets.iter())
+            .map(|rs| ((ns(&rs.metadata), name(&rs.metadata)), rs))
+            .collect();
+        let mut pods_by_owner: HashMap<&str, HashMap<&str, Vec<&Pod>>> = HashMap::new();
+        let mut pods_by_node: HashMap<&str, usize> = HashMap::new();
+        let mut pods_by_namespace: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        for pod in &view.pods {
+            pods_by_namespace
+                .entry(ns(&pod.metadata))
+                .or_default()
+                .push(pod);
+            if let Some(owner) = controller(&pod.metadata) {
+                let in_ns = pods_by_owner.entry(ns(&pod.metadata)).or_default();
+                in_ns.entry(owner.name.as_str()).or_default().push(pod);
+            }
+            if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+                *pods_by_node.entry(node).or_default() += 1;
+            }
+        }
+        Ctx {
+            view,
+            now_ms: opts.now_ms,
+            opts,
+            events,
+            replica_sets,
+            pods_by_owner,
+            pods_by_node,
+            pods_by_namespace,
+        }
+    }
+
+    /// Events about an object last seen within the event window (or with no time at all).
+    pub fn events(&self, kind: &str, namespace: &str, name: &str) -> Vec<&'a Event> {
+        let namespace = if kind == "Node" { "" } else { namespace };
+        let oldest = self.now_ms.saturating_sub(self.opts.event_window_ms);
+        (self
+            .events
+            .get(&(kind, namespace, name))
+            .into_iter()
+            .flatten())
+        .filter(|e| event_last_seen_ms(e).is_none_or(|t| t >= oldest))
+        .copied()
+        .collect()
+    }
+
+    pub fn pod_events(&self, pod: &Pod) -> Vec<&'a Event> {
+        self.events("Pod", ns(&pod.metadata), name(&pod.metadata))
+    }
+
+    /// Pods whose controller is `owner` in `namespace` (any kind of controller).
+    pub fn pods_owned_by(&self, namespace: &str, owner: &str) -> &[&'a Pod] {
+        let owned = self.pods_by_owner.get(namespace).and_then(|m| m.get(owner));
+        owned.map_or(&[], Vec::as_slice)
+    }
+
+    pub fn pods_in(&self, namespace: &str) -> &[&'a Pod] {
+        self.pods_by_namespace
+            .get(namespace)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    pub fn pods_on_node(&self, node: &str) -> usize {
+        self.pods_by_node.get(node).copied().unwrap_or(0)
+    }
+
+    pub fn replica_set(&self, namespace: &str, name: &str) -> Option<&'a ReplicaSet> {
+        self.replica_sets.get(&(namespace, name)).copied()
+    }
+
+    /// The top controller of an object: a ReplicaSet's Deployment when the ReplicaSet is in the
+    /// view, otherwise the direct controller.
+    pub fn top_owner(&self, meta: &ObjectMeta) -> Option<ResourceRef> {
+        let owner = controller(meta)?;
+        let namespace = ns(meta);
+        if owner.kind == "ReplicaSet" {
+            let rs = self.replica_set(namespace, &owner.name);
+            if let Some(top) = rs.and_then(|rs| controller(&rs.metadata)) {
+                return Some(ResourceRef::namespaced(&top.kind, namespace, &top.name));
+            }
+        }
+        Some(ResourceRef::namespaced(&owner.kind, namespace, &owner.name))
+    }
+
+    /// Milliseconds from `t` to now, never negative.
+    pub fn age_ms(&self, t: &Time) -> i64 {
+        self.now_ms.saturating_sub(time_ms(t)).max(0)
+    }
+
+    pub fn within_window(&self, t: &Time) -> bool {
+        self.age_ms(t) <= self.opts.event_window_ms
+    }
+}
+
+pub(crate) fn ns(meta: &ObjectMeta) -> &str {
+    meta.namespace.as_deref().unwrap_or("")
+}
+
+pub(crate) fn name(meta: &ObjectMeta) -> &str {
+    meta.name.as_deref().unwrap_or("")
+}
+
+pub(crate) fn controller(meta: &ObjectMeta) -> Option<&OwnerReference> {
+    let owners = meta.owner_references.as_deref()?;
+    owners
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .or(owners.first())
+}
+
+pub(crate) fn pod_ref(pod: &Pod) -> ResourceRef {
+    ResourceRef::namespaced("Pod", ns(&pod.metadata), name(&pod.metadata))
+}
+
+pub(crate) fn time_ms(t: &Time) -> i64 {
+    t.0.as_millisecond()
+}
+
+/// RFC 3339 as the API prints it, for evidence values.
+pub(crate) fn time_text(t: &Time) -> String {
+    t.0.to_string()
+}
+
+/// `90m`, `3h5m`, `2d4h`: an age short enough for a summary line.
+pub(crate) fn human_ms(ms: i64) -> String {
+    let minutes = ms.max(0) / 60_000;
+    match minutes {
+        m if m < 60 => format!("{m}m"),
+        m if m < 48 * 60 => format!("{}h{}m", m / 60, m % 60),
+        m => format!("{}d{}h", m / 1440, (m % 1440) / 60),
+    }
+}
+
+/// The number of times an event happened: the series count, the legacy count, or once.
+pub(crate) fn event_count(e: &Event) -> u64 {
+    let series = e.series.as_ref().and_then(|s| s.count);
+    series.or(e.count).map_or(1, |c| c.max(1) as u64)
+}
+
+pub(crate) fn event_last_seen_ms(e: &Event) -> Option<i64> {
+    let series = e
+        .series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref());
+    (series.map(|t| t.0.as_millisecond()))
+        .or(e.last_timestamp.as_ref().map(time_ms))
+        .or(e.event_time.as_ref().map(|t| t.0.as_millisecond()))
+        .or(e.first_timestamp.as_ref().map(time_ms))
+        .or(e.metadata.creation_timestamp.as_ref().map(time_ms))
+}
+
+pub(crate) fn reason(e: &Event) -> &str {
+    e.reason.as_deref().unwrap_or("")
+}
+
+pub(crate) fn message(e: &Event) -> &str {
+    e.message.as_deref().unwrap_or("")
+}
+
+/// The message of the most recently seen event; ties go to the greater message so that the
+/// input order never changes the answer.
+pub(crate) fn latest_message<'e>(events: impl IntoIterator<Item = &'e Event>) -> Option<&'e str> {
+    let newest = events.into_iter().max_by(|a, b| {
+        (event_last_seen_ms(a).cmp(&event_last_seen_ms(b))).then_with(|| message(a).cmp(message(b)))
+    });
+    newest.map(message)
+}
+
+/// Events with the same reason and message summed into one piece of evidence each, most
+/// frequent first, at most `limit` of them.
+pub(crate) fn event_evidence<'e>(
+    events: impl IntoIterator<Item = &'e Event>,
+    limit: usize,
+) -> Vec<Evidence> {
+    let mut groups: BTreeMap<(&str, &str), (u64, Option<i64>)> = BTreeMap::new();
+    for e in events {
+        let entry = groups.entry((reason(e), message(e))).or_insert((0, None));
+        entry.0 += event_count(e);
+        entry.1 = entry.1.max(event_last_seen_ms(e));
+    }
+    let mut out: Vec<_> = groups.into_iter().collect();
+    out.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(b.1.1.cmp(&a.1.1)));
+    (out.into_iter().take(limit))
+        .map(|((reason, message), (count, last))| Evidence::Event {
+            reason: reason.to_string(),
+            message: message.to_string(),
+            count,
+            last_seen_ms: last,
+        })
+        .collect()
+}
+
+/// The spec of container `name` (regular or init).
+pub(crate) fn container_spec<'p>(pod: &'p Pod, name: &str) -> Option<&'p Container> {
+    let spec = pod.spec.as_ref()?;
+    let init = spec.init_containers.iter().flatten();
+    spec.containers.iter().chain(init).find(|c| c.name == name)
+}
+
+/// A resource quantity of a container, `limits` or `requests`.
+pub(crate) fn container_resource<'p>(
+    c: &'p Container,
+    section: &str,
+    resource: &str,
+) -> Option<&'p str> {
+    let r = c.resources.as_ref()?;
+    let map = if section == "limits" {
+        r.limits.as_ref()
+    } else {
+        r.requests.as_ref()
+    };
+    map?.get(resource).map(|q| q.0.as_str())
+}
+
+pub(crate) fn pod_condition<'p>(
+    pod: &'p Pod,
+    type_: &str,
+) -> Option<&'p k8s_openapi::api::core::v1::PodCondition> {
+    let conditions = pod.status.as_ref()?.conditions.as_ref()?;
+    conditions.iter().find(|c| c.type_ == type_)
+}
+
+pub(crate) fn pod_is_ready(pod: &Pod) -> bool {
+    pod_condition(pod, "Ready").is_some_and(|c| c.status == "True")
+}
+
+pub(crate) fn pod_phase(pod: &Pod) -> &str {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("")
+}
+
+pub(crate) fn node_of(pod: &Pod) -> Option<&str> {
+    pod.spec.as_ref()?.node_name.as_deref()
+}
+
+/// Cuts long messages for evidence, on a character boundary.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_durations() {
+        assert_eq!(human_ms(-5), "0m");
+        assert_eq!(human_ms(59 * 60_000), "59m");
+        assert_eq!(human_ms(185 * 60_000), "3h5m");
+        assert_eq!(human_ms(3 * 86_400_000 + 7_200_000), "3d2h");
+    }
+
+    #[test]
+    fn clip_respects_characters() {
+        assert_eq!(clip("ééé", 2), "éé…");
+        assert_eq!(clip("ab", 5), "ab");
+    }
+}
