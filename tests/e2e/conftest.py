@@ -64,6 +64,15 @@ def open_session(server_bin, clean_env, http_server, tmp_path):
 
     @asynccontextmanager
     async def opener(transport: str) -> AsyncIterator[ClientSession]:
+        try:
+            async with connect(transport) as session:
+                yield session
+        except BaseExceptionGroup as group:
+            # The SDK's task groups wrap a failed assertion; show the assertion itself.
+            raise single_cause(group) from None
+
+    @asynccontextmanager
+    async def connect(transport: str) -> AsyncIterator[ClientSession]:
         if transport == "stdio":
             params = StdioServerParameters(command=server_bin, args=["serve"], env=clean_env)
             with open(tmp_path / "stdio-stderr.log", "w") as errlog:
@@ -78,3 +87,10 @@ def open_session(server_bin, clean_env, http_server, tmp_path):
                     yield s
 
     return opener
+
+
+def single_cause(error: BaseException) -> BaseException:
+    """The one exception inside nested single-member groups, or the group when there are more."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error

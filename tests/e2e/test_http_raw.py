@@ -46,6 +46,15 @@ def test_local_host_and_no_origin_are_accepted(http_server):
     assert_still_serving(http_server)
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_local_origin_is_accepted(http_server, host):
+    origin = f"http://{host}:{urlsplit(http_server.base).port}"
+    resp = post(http_server.mcp_url, json.dumps(initialize_request()), {"Origin": origin})
+    assert resp.status_code == 200, (
+        f"Origin: {origin} got HTTP {resp.status_code}: {resp.text[:300]}"
+    )
+
+
 def test_malformed_json_gets_parse_error(http_server):
     resp = post(http_server.mcp_url, '{"jsonrpc": "2.0", "id": 1, "method": ')
     assert 400 <= resp.status_code < 500, f"HTTP {resp.status_code} for malformed JSON"
