@@ -1,0 +1,188 @@
+//! Streamable HTTP transport: `/mcp` (rmcp's service) behind our own guards, and `/healthz`.
+//!
+//! Guards, outermost first: a `Host` check (DNS rebinding gets 421), an `Origin` check (an
+//! unlisted browser origin gets 403), then rmcp with a body-size cap (413). Binding defaults to
+//! loopback. On SIGTERM/SIGINT the listener stops accepting, in-flight tool calls finish, and
+//! only then are sessions closed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use super::EksOpsServer;
+
+/// Largest request body accepted; tool arguments are small.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Options of the HTTP transport.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub bind: SocketAddr,
+    /// No sessions: each POST stands alone (for hosted runtimes behind load balancers).
+    pub stateless: bool,
+    /// Host names accepted besides loopback names and the bound address.
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins accepted; none by default.
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Clone)]
+struct Guard {
+    hosts: Arc<Vec<String>>,
+    origins: Arc<Vec<String>>,
+}
+
+/// Builds the router; exposed so tests can serve it on their own listener.
+pub fn router(server: EksOpsServer, options: &HttpOptions, cancel: CancellationToken) -> Router {
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(!options.stateless)
+        .with_json_response(options.stateless)
+        .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_cancellation_token(cancel)
+        // Host and Origin are checked by `guard` below, with the status codes clients expect.
+        .disable_allowed_hosts()
+        .disable_allowed_origins();
+    let factory_server = server.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(factory_server.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let mut hosts = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "[::1]".to_string(),
+        "::1".to_string(),
+    ];
+    hosts.push(options.bind.ip().to_string());
+    hosts.extend(options.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()));
+    let guard = Guard {
+        hosts: Arc::new(hosts),
+        origins: Arc::new(options.allowed_origins.clone()),
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(guard, check_host_and_origin))
+}
+
+async fn healthz() -> impl IntoResponse {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        format!(
+            r#"{{"status":"ok","live":true,"ready":true,"version":"{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        ),
+    )
+}
+
+fn host_name(host: &str) -> String {
+    let host = host.trim().to_ascii_lowercase();
+    if host.starts_with('[') {
+        return host
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or(host);
+    }
+    host.rsplit_once(':')
+        .map(|(h, p)| {
+            if p.chars().all(|c| c.is_ascii_digit()) {
+                h.to_string()
+            } else {
+                host.clone()
+            }
+        })
+        .unwrap_or(host)
+}
+
+async fn check_host_and_origin(
+    State(guard): State<Guard>,
+    headers: HeaderMap,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(host_name);
+    match host {
+        Some(h) if guard.hosts.iter().any(|a| *a == h) => {}
+        _ => return (StatusCode::MISDIRECTED_REQUEST, "host not allowed\n").into_response(),
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let allowed = guard
+            .origins
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(origin) || a == "*");
+        if !allowed {
+            return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Serves until SIGTERM/SIGINT, then drains in-flight calls.
+pub async fn serve(server: EksOpsServer, options: HttpOptions) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", options.bind))?;
+    let addr = listener.local_addr()?;
+    eprintln!("listening on {addr}");
+    tracing::info!(%addr, stateless = options.stateless, "serving MCP over streamable HTTP at /mcp");
+    serve_on(listener, server, options, super::shutdown_signal()).await
+}
+
+/// Serves on an existing listener until `shutdown` resolves.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    server: EksOpsServer,
+    options: HttpOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let sessions = CancellationToken::new();
+    let app = router(server.clone(), &options, sessions.clone());
+    let stopping = CancellationToken::new();
+    let stop = stopping.clone();
+    let drain_server = server.clone();
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight calls");
+        drain_server.drain().await;
+        stop.cancel();
+    };
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        graceful.await;
+    });
+    // Long-lived SSE streams would hold graceful shutdown open forever; close sessions once
+    // in-flight calls are done.
+    let closer = async move {
+        stopping.cancelled().await;
+        sessions.cancel();
+    };
+    let (result, ()) = tokio::join!(serve, closer);
+    result.map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_drop_ports() {
+        assert_eq!(host_name("127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(host_name("LOCALHOST"), "localhost");
+        assert_eq!(host_name("[::1]:9000"), "[::1]");
+        assert_eq!(host_name("evil.example.com"), "evil.example.com");
+    }
+}

@@ -1,0 +1,246 @@
+//! Live metrics: CloudWatch GetMetricData, and Prometheus/AMP through [`PromClient`], behind
+//! one [`MetricsSource`]. Workload signals come from Prometheus when it is configured, with the
+//! PromQL for each normalised signal name kept in one table.
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use eks_ops_engine::series::Series;
+
+use super::aws::map_sdk_error;
+use super::prometheus::PromClient;
+use super::{MetricQuery, MetricsSource, PromQuery};
+use crate::error::{ToolError, ToolResult};
+use crate::time::Window;
+
+/// CloudWatch plus an optional Prometheus.
+pub struct LiveMetrics {
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    region: String,
+    prometheus: Option<PromClient>,
+}
+
+impl LiveMetrics {
+    pub fn new(sdk: &SdkConfig, prometheus: Option<PromClient>) -> Self {
+        LiveMetrics {
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
+            prometheus,
+        }
+    }
+
+    fn prometheus(&self) -> ToolResult<&PromClient> {
+        self.prometheus
+            .as_ref()
+            .ok_or_else(|| ToolError::NotConfigured {
+                what: "Prometheus".into(),
+                how: "start the server with --prometheus-url URL or --amp-workspace-id ID".into(),
+            })
+    }
+}
+
+/// PromQL per normalised workload signal; `{sel}` is replaced by the label matchers.
+const SIGNAL_QUERIES: [(&str, &str); 7] = [
+    (
+        "cpu_usage_cores",
+        r#"sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{container!="",{sel}}[5m]))"#,
+    ),
+    (
+        "cpu_throttled_ratio",
+        r#"sum by (namespace, pod, container) (rate(container_cpu_cfs_throttled_periods_total{container!="",{sel}}[5m])) / sum by (namespace, pod, container) (rate(container_cpu_cfs_periods_total{container!="",{sel}}[5m]))"#,
+    ),
+    (
+        "memory_working_set_bytes",
+        r#"sum by (namespace, pod, container) (container_memory_working_set_bytes{container!="",{sel}})"#,
+    ),
+    (
+        "memory_limit_bytes",
+        r#"sum by (namespace, pod, container) (kube_pod_container_resource_limits{resource="memory",{sel}})"#,
+    ),
+    (
+        "restarts",
+        r#"sum by (namespace, pod, container) (kube_pod_container_status_restarts_total{{sel}})"#,
+    ),
+    (
+        "network_rx_bytes_per_second",
+        r#"sum by (namespace, pod) (rate(container_network_receive_bytes_total{{sel}}[5m]))"#,
+    ),
+    (
+        "network_tx_bytes_per_second",
+        r#"sum by (namespace, pod) (rate(container_network_transmit_bytes_total{{sel}}[5m]))"#,
+    ),
+];
+
+/// Escapes a label value for a PromQL string literal.
+pub fn promql_escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn matchers(labels: &[(String, String)]) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            // A workload's pods carry its name as a prefix; Prometheus has no owner label.
+            "workload" => format!(r#"pod=~"{}-.*""#, promql_escape(&regex::escape(v))),
+            _ => format!(r#"{k}="{}""#, promql_escape(v)),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A step that keeps a range query near 240 points.
+pub fn step_for(window: Window) -> u64 {
+    ((window.duration().num_seconds().max(60) as u64) / 240).clamp(15, 3600)
+}
+
+#[async_trait]
+impl MetricsSource for LiveMetrics {
+    fn describe(&self) -> String {
+        match &self.prometheus {
+            Some(p) => format!("CloudWatch {} and {}", self.region, p.describe()),
+            None => format!("CloudWatch {}", self.region),
+        }
+    }
+
+    async fn cloudwatch(&self, queries: &[MetricQuery], window: Window) -> ToolResult<Vec<Series>> {
+        let mut data_queries = Vec::new();
+        for (i, q) in queries.iter().enumerate() {
+            let dims = q
+                .dimensions
+                .iter()
+                .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+                .collect::<Vec<_>>();
+            let metric = Metric::builder()
+                .namespace(&q.namespace)
+                .metric_name(&q.metric_name)
+                .set_dimensions(Some(dims))
+                .build();
+            let stat = MetricStat::builder()
+                .metric(metric)
+                .period(q.period_secs)
+                .stat(&q.stat)
+                .build();
+            data_queries.push(
+                MetricDataQuery::builder()
+                    .id(format!("m{i}"))
+                    .metric_stat(stat)
+                    .return_data(true)
+                    .build(),
+            );
+        }
+        let mut out: Vec<Series> = queries
+            .iter()
+            .map(|q| {
+                let mut s = Series {
+                    name: q.metric_name.clone(),
+                    ..Default::default()
+                };
+                s.labels.insert("Namespace".into(), q.namespace.clone());
+                s.labels.insert("stat".into(), q.stat.clone());
+                for (k, v) in &q.dimensions {
+                    s.labels.insert(k.clone(), v.clone());
+                }
+                s
+            })
+            .collect();
+        let mut next = None;
+        for _ in 0..50 {
+            let response = self
+                .cloudwatch
+                .get_metric_data()
+                .set_metric_data_queries(Some(data_queries.clone()))
+                .start_time(aws_smithy_types::DateTime::from_millis(window.start_ms()))
+                .end_time(aws_smithy_types::DateTime::from_millis(window.end_ms()))
+                .scan_by(ScanBy::TimestampAscending)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| map_sdk_error("cloudwatch:GetMetricData", e))?;
+            for result in response.metric_data_results() {
+                let Some(index) = result
+                    .id()
+                    .and_then(|id| id.strip_prefix('m'))
+                    .and_then(|i| i.parse::<usize>().ok())
+                else {
+                    continue;
+                };
+                let Some(series) = out.get_mut(index) else {
+                    continue;
+                };
+                for (t, v) in result.timestamps().iter().zip(result.values()) {
+                    series.timestamps.push(t.to_millis().unwrap_or_default());
+                    series.values.push(*v);
+                }
+            }
+            next = response.next_token;
+            if next.is_none() {
+                break;
+            }
+        }
+        out.iter_mut().for_each(Series::normalize);
+        Ok(out)
+    }
+
+    async fn promql(&self, query: &PromQuery) -> ToolResult<Vec<Series>> {
+        self.prometheus()?.query(query).await
+    }
+
+    async fn workload_signals(
+        &self,
+        labels: &[(String, String)],
+        signals: &[String],
+        window: Window,
+    ) -> ToolResult<Vec<Series>> {
+        let prometheus = self.prometheus()?;
+        let sel = matchers(labels);
+        let mut out = Vec::new();
+        for (name, template) in SIGNAL_QUERIES {
+            if !signals.is_empty() && !signals.iter().any(|s| s == name) {
+                continue;
+            }
+            let query = template
+                .replace("{sel}", &sel)
+                .replace("{,", "{")
+                .replace(",}", "}");
+            let series = prometheus
+                .query(&PromQuery {
+                    query,
+                    window,
+                    step_secs: Some(step_for(window)),
+                })
+                .await?;
+            out.extend(series.into_iter().map(|mut s| {
+                s.name = name.to_string();
+                s
+            }));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matchers_escape_values() {
+        let m = matchers(&[
+            ("namespace".into(), r#"we"ird\ns"#.into()),
+            ("workload".into(), "checkout".into()),
+        ]);
+        assert_eq!(m, r#"namespace="we\"ird\\ns",pod=~"checkout-.*""#);
+    }
+
+    #[test]
+    fn signal_queries_render_without_dangling_commas() {
+        let (_, t) = SIGNAL_QUERIES[4];
+        let q = t.replace("{sel}", "").replace("{,", "{").replace(",}", "}");
+        assert_eq!(
+            q,
+            "sum by (namespace, pod, container) (kube_pod_container_status_restarts_total{})"
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! Prometheus and Amazon Managed Prometheus over the HTTP API, as engine [`Series`].
+//!
+//! The same client serves a plain Prometheus URL and an AMP workspace, whose requests are
+//! SigV4-signed for service `aps`. Response parsing is a pure function, tested on captured
+//! bodies. Queries go through unchanged: there is no substring blocklist, so any label value is
+//! allowed; PromQL errors come back with Prometheus' own message.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use eks_ops_engine::series::Series;
+use serde_json::Value;
+
+use super::PromQuery;
+use super::aws::{credentials, sign_request};
+use crate::config::Settings;
+use crate::error::{ToolError, ToolResult};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where queries go and how they are signed.
+#[derive(Clone)]
+pub struct PromClient {
+    base: String,
+    /// Region and SDK config when the endpoint is an AMP workspace.
+    amp: Option<(String, SdkConfig)>,
+    http: reqwest::Client,
+}
+
+impl PromClient {
+    /// `None` when neither a Prometheus URL nor an AMP workspace is configured.
+    pub fn from_settings(settings: &Settings, sdk: &SdkConfig) -> ToolResult<Option<PromClient>> {
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .build()
+            .map_err(|e| ToolError::backend("HTTP client", e))?;
+        if let Some(url) = &settings.prometheus_url {
+            return Ok(Some(PromClient {
+                base: url.trim_end_matches('/').to_string(),
+                amp: None,
+                http,
+            }));
+        }
+        let Some(workspace) = &settings.amp_workspace_id else {
+            return Ok(None);
+        };
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+        let base = std::env::var("AWS_ENDPOINT_URL_AMP")
+            .map(|u| format!("{}/workspaces/{workspace}", u.trim_end_matches('/')))
+            .unwrap_or_else(|_| {
+                format!("https://aps-workspaces.{region}.amazonaws.com/workspaces/{workspace}")
+            });
+        Ok(Some(PromClient {
+            base,
+            amp: Some((region, sdk.clone())),
+            http,
+        }))
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.amp {
+            Some((region, _)) => format!("Amazon Managed Prometheus ({region})"),
+            None => format!("Prometheus {}", self.base),
+        }
+    }
+
+    /// GETs an API path with query parameters and returns the `data` member.
+    pub async fn get(&self, path: &str, params: &[(&str, String)]) -> ToolResult<Value> {
+        let mut url = url::Url::parse(&format!("{}{path}", self.base))
+            .map_err(|e| ToolError::backend("Prometheus URL", e))?;
+        url.query_pairs_mut()
+            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+        let mut request = http::Request::get(url.as_str())
+            .header("host", url.host_str().unwrap_or_default())
+            .body(Vec::new())
+            .map_err(|e| ToolError::backend("Prometheus request", e))?;
+        if let Some((region, sdk)) = &self.amp {
+            let creds = credentials(sdk).await?;
+            sign_request(
+                &mut request,
+                creds,
+                region,
+                "aps",
+                std::time::SystemTime::now(),
+                None,
+            )?;
+        }
+        let mut builder = self.http.get(url.as_str());
+        for (k, v) in request.headers() {
+            if k != "host" {
+                builder = builder.header(k, v);
+            }
+        }
+        let what = self.describe();
+        let response = builder.send().await.map_err(|e| {
+            if e.is_timeout() {
+                ToolError::Timeout {
+                    what: format!("{what} query"),
+                    after: TIMEOUT,
+                }
+            } else {
+                ToolError::backend(&what, format!("cannot reach it: {e}"))
+            }
+        })?;
+        let status = response.status();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| ToolError::backend(&what, e))?;
+        if status.as_u16() == 403 && self.amp.is_some() {
+            return Err(ToolError::AccessDenied {
+                permission: "IAM action aps:QueryMetrics".into(),
+                detail: body.chars().take(300).collect(),
+            });
+        }
+        parse_envelope(&body, status.as_u16())
+    }
+
+    pub async fn query(&self, q: &PromQuery) -> ToolResult<Vec<Series>> {
+        let data = match q.step_secs {
+            None => {
+                self.get(
+                    "/api/v1/query",
+                    &[
+                        ("query", q.query.clone()),
+                        ("time", (q.window.end_ms() as f64 / 1000.0).to_string()),
+                    ],
+                )
+                .await?
+            }
+            Some(step) => {
+                self.get(
+                    "/api/v1/query_range",
+                    &[
+                        ("query", q.query.clone()),
+                        ("start", (q.window.start_ms() as f64 / 1000.0).to_string()),
+                        ("end", (q.window.end_ms() as f64 / 1000.0).to_string()),
+                        ("step", step.to_string()),
+                    ],
+                )
+                .await?
+            }
+        };
+        parse_data(&data)
+    }
+}
+
+/// Checks the `{"status": ..., "data": ...}` envelope and returns `data`.
+pub fn parse_envelope(body: &str, http_status: u16) -> ToolResult<Value> {
+    let v: Value = serde_json::from_str(body).map_err(|_| {
+        ToolError::backend(
+            "Prometheus",
+            format!(
+                "HTTP {http_status}, not a Prometheus API answer: {}",
+                body.chars().take(200).collect::<String>()
+            ),
+        )
+    })?;
+    if v.get("status").and_then(Value::as_str) == Some("success") {
+        return Ok(v.get("data").cloned().unwrap_or(Value::Null));
+    }
+    let kind = v
+        .get("errorType")
+        .and_then(Value::as_str)
+        .unwrap_or("error");
+    let message = v
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown error");
+    if kind == "bad_data" {
+        return Err(ToolError::invalid(
+            "query",
+            format!("Prometheus rejected it ({kind}): {message}"),
+        ));
+    }
+    Err(ToolError::backend(
+        "Prometheus",
+        format!("{kind}: {message}"),
+    ))
+}
+
+/// Turns a query `data` member (matrix, vector or scalar) into series.
+pub fn parse_data(data: &Value) -> ToolResult<Vec<Series>> {
+    let result_type = data.get("resultType").and_then(Value::as_str).unwrap_or("");
+    let result = data.get("result").cloned().unwrap_or(Value::Null);
+    let sample = |s: &Value| -> Option<(i64, f64)> {
+        let t = s.get(0)?.as_f64()?;
+        let v = s.get(1)?.as_str()?;
+        // Prometheus encodes NaN and infinities as strings; normalize() maps them to missing.
+        Some((
+            (t * 1000.0).round() as i64,
+            v.parse::<f64>().unwrap_or(f64::NAN),
+        ))
+    };
+    let mut out = Vec::new();
+    match result_type {
+        "matrix" | "vector" => {
+            for item in result.as_array().into_iter().flatten() {
+                let metric = item
+                    .get("metric")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                let name = metric
+                    .get("__name__")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let points: Vec<(i64, f64)> = if result_type == "matrix" {
+                    item.get("values")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(sample)
+                        .collect()
+                } else {
+                    item.get("value").and_then(sample).into_iter().collect()
+                };
+                let mut s = Series::new(
+                    name,
+                    points.iter().map(|p| p.0).collect(),
+                    points.iter().map(|p| p.1).collect(),
+                );
+                for (k, v) in metric {
+                    if k != "__name__"
+                        && let Some(v) = v.as_str()
+                    {
+                        s.labels.insert(k, v.to_string());
+                    }
+                }
+                out.push(s);
+            }
+        }
+        "scalar" | "string" => {
+            if let Some((t, v)) = sample(&result) {
+                out.push(Series::new("scalar", vec![t], vec![v]));
+            }
+        }
+        other => {
+            return Err(ToolError::backend(
+                "Prometheus",
+                format!("unexpected resultType `{other}`"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_matrix_with_nan() {
+        let body = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"k8s"},"values":[[1763647800,"1"],[1763647860,"NaN"]]}]}}"#;
+        let data = parse_envelope(body, 200).unwrap();
+        let series = parse_data(&data).unwrap();
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].name, "up");
+        assert_eq!(series[0].labels["job"], "k8s");
+        assert_eq!(
+            series[0].timestamps,
+            vec![1_763_647_800_000, 1_763_647_860_000]
+        );
+        assert!(series[0].values[1].is_nan());
+    }
+
+    #[test]
+    fn bad_data_is_an_argument_error_with_prometheus_words() {
+        let body = r#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected end of input"}"#;
+        let err = parse_envelope(body, 400).unwrap_err().to_string();
+        assert!(
+            err.contains("`query`") && err.contains("unexpected end of input"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn vector_and_scalar() {
+        let v = serde_json::json!({"resultType":"vector","result":[{"metric":{"pod":"a"},"value":[1763647800.5,"2.5"]}]});
+        assert_eq!(parse_data(&v).unwrap()[0].values, vec![2.5]);
+        let s = serde_json::json!({"resultType":"scalar","result":[1763647800,"3"]});
+        assert_eq!(parse_data(&s).unwrap()[0].values, vec![3.0]);
+    }
+}

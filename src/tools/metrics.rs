@@ -1,0 +1,417 @@
+//! Metric tools: CloudWatch metrics and PromQL, both answered as engine series with a summary
+//! per series and points downsampled to fit the response budget.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use eks_ops_engine::series::{Series, SeriesSummary};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::params::{AwsArgs, in_range, non_empty};
+use super::{Context, READ, Reply, ToolDef};
+use crate::error::{ToolError, ToolResult};
+use crate::output::{Budget, Truncation};
+use crate::sources::{MetricQuery, PromQuery};
+use crate::time::resolve_window;
+
+pub fn tools() -> Vec<ToolDef> {
+    vec![
+        ToolDef::new(
+            "cloudwatch_query_metrics",
+            "Query CloudWatch metrics",
+            "CloudWatch GetMetricData for one metric and statistic (percentiles like p99 too). Period is chosen to fit `points` unless given. Returns per-series summary (min, max, mean, p95, last, slope, missing share) and downsampled points.",
+            READ,
+            query_cloudwatch,
+        ),
+        ToolDef::new(
+            "prometheus_query",
+            "Query Prometheus",
+            "Run PromQL against Prometheus or Amazon Managed Prometheus: a range query over the window, or instant with `instant: true`. Returns per-series summary and downsampled points; PromQL errors are passed through.",
+            READ,
+            query_prometheus,
+        ),
+    ]
+}
+
+/// Statistics of one series, as shown to the model.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Summary {
+    pub points: usize,
+    pub missing_share: f64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    pub p95: Option<f64>,
+    pub last: Option<f64>,
+    /// Least-squares slope, value units per hour.
+    pub slope_per_hour: Option<f64>,
+}
+
+impl From<SeriesSummary> for Summary {
+    fn from(s: SeriesSummary) -> Self {
+        Summary {
+            points: s.points,
+            missing_share: s.missing_share,
+            min: s.min,
+            max: s.max,
+            mean: s.mean,
+            p95: s.p95,
+            last: s.last,
+            slope_per_hour: s.slope_per_hour,
+        }
+    }
+}
+
+/// One series: labels, summary, and `[unix_ms, value]` points.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SeriesOut {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    pub summary: Summary,
+    pub points: Vec<(i64, f64)>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SeriesOutput {
+    /// The backend that answered.
+    pub source: String,
+    pub start: String,
+    pub end: String,
+    pub series: Vec<SeriesOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
+}
+
+/// Shapes series for output: every series keeps its summary; points share what the budget leaves.
+pub fn shape_series(
+    all: Vec<Series>,
+    target_points: usize,
+    budget: &Budget,
+) -> (Vec<SeriesOut>, Option<Truncation>) {
+    let total = all.len();
+    // About 200 bytes of labels and summary per series, 28 per point.
+    let max_series = (budget.bytes * 6 / 10 / 200).max(1);
+    let kept: Vec<Series> = all.into_iter().take(max_series).collect();
+    let per_series_points =
+        ((budget.bytes * 7 / 10).saturating_sub(kept.len() * 200) / 28 / kept.len().max(1))
+            .clamp(2, target_points.max(2));
+    let out: Vec<SeriesOut> = kept
+        .iter()
+        .map(|s| SeriesOut {
+            name: s.name.clone(),
+            labels: s.labels.clone(),
+            unit: s.unit.clone(),
+            summary: s.summary().into(),
+            points: s.downsample(per_series_points),
+        })
+        .collect();
+    let truncated = (out.len() < total).then(|| Truncation {
+        total,
+        returned: out.len(),
+        how_to_get_more: "aggregate in the query (sum by, topk) or narrow the label matchers, or raise response_bytes".into(),
+    });
+    (out, truncated)
+}
+
+/// A compact text view: one line per series with its summary.
+pub fn series_summary_text(
+    header: &str,
+    series: &[SeriesOut],
+    truncated: Option<&Truncation>,
+) -> String {
+    let f = |v: Option<f64>| {
+        v.map(|x| {
+            format!("{x:.4}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
+    };
+    let mut out = header.to_string();
+    for s in series {
+        let labels = s
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        out.push_str(&format!(
+            "\n{}{{{labels}}} min {} max {} mean {} p95 {} last {} slope/h {} ({} pts, {:.0}% missing)",
+            s.name,
+            f(s.summary.min),
+            f(s.summary.max),
+            f(s.summary.mean),
+            f(s.summary.p95),
+            f(s.summary.last),
+            f(s.summary.slope_per_hour),
+            s.summary.points,
+            s.summary.missing_share * 100.0
+        ));
+    }
+    if let Some(t) = truncated {
+        out.push_str(&format!(
+            "\n[{} of {} series shown; {}]",
+            t.returned, t.total, t.how_to_get_more
+        ));
+    }
+    out
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchParams {
+    /// Metric namespace, e.g. ContainerInsights or AWS/EC2.
+    pub namespace: String,
+    pub metric_name: String,
+    /// Dimensions as name → value, e.g. {"ClusterName":"prod","Namespace":"shop"}.
+    pub dimensions: Option<BTreeMap<String, String>>,
+    /// Average (default), Sum, Minimum, Maximum, SampleCount, or pNN like p99.
+    pub stat: Option<String>,
+    /// Period in seconds (multiple of 60); default fits `points`.
+    pub period: Option<i32>,
+    /// Duration (`3h`) or time; default 3h.
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Target points per series (10-1440, default 120).
+    pub points: Option<u32>,
+    #[serde(flatten)]
+    pub aws: AwsArgs,
+}
+
+fn check_stat(stat: &str) -> ToolResult<()> {
+    let ok = ["Average", "Sum", "Minimum", "Maximum", "SampleCount"].contains(&stat)
+        || stat
+            .strip_prefix('p')
+            .and_then(|p| p.parse::<f64>().ok())
+            .is_some_and(|p| (0.0..=100.0).contains(&p));
+    if ok {
+        Ok(())
+    } else {
+        Err(ToolError::invalid(
+            "stat",
+            format!(
+                "`{stat}` is not a statistic; use Average, Sum, Minimum, Maximum, SampleCount or pNN (p99)"
+            ),
+        ))
+    }
+}
+
+/// The smallest CloudWatch period that keeps a window near `points` samples.
+pub fn auto_period(window_secs: i64, points: u32) -> i32 {
+    let raw = (window_secs.max(60) / points.max(1) as i64).max(60);
+    (((raw + 59) / 60) * 60).min(86_400) as i32
+}
+
+async fn query_cloudwatch(
+    ctx: Arc<Context>,
+    p: CloudWatchParams,
+    budget: Budget,
+) -> ToolResult<Reply<SeriesOutput>> {
+    let stat = p.stat.clone().unwrap_or_else(|| "Average".into());
+    check_stat(&stat)?;
+    let points = in_range("points", p.points, 10, 1440, 120)?;
+    let metrics = ctx.sources.metrics(&p.aws.target()).await?;
+    let now = crate::time::wall_clock_now();
+    let now = if ctx.sources.is_snapshot() {
+        ctx.sources.cluster(None).await?.now()
+    } else {
+        now
+    };
+    let window = resolve_window(
+        p.since.as_deref(),
+        p.until.as_deref(),
+        chrono::Duration::hours(3),
+        now,
+    )?;
+    let period = match p.period {
+        Some(v) if v >= 1 && (v < 60 || v % 60 == 0) && v <= 86_400 => v,
+        Some(v) => {
+            return Err(ToolError::invalid(
+                "period",
+                format!(
+                    "{v} is not a CloudWatch period; use 1, 5, 10, 30 or a multiple of 60 up to 86400"
+                ),
+            ));
+        }
+        None => auto_period(window.duration().num_seconds(), points),
+    };
+    let query = MetricQuery {
+        namespace: non_empty("namespace", &p.namespace)?.to_string(),
+        metric_name: non_empty("metric_name", &p.metric_name)?.to_string(),
+        dimensions: p
+            .dimensions
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        stat: stat.clone(),
+        period_secs: period,
+    };
+    let series = metrics.cloudwatch(&[query], window).await?;
+    let (series, truncated) = shape_series(series, points as usize, &budget);
+    let header = format!(
+        "{} {} ({stat}, period {period}s) from {}, {} to {}",
+        p.namespace,
+        p.metric_name,
+        metrics.describe(),
+        window.start.to_rfc3339(),
+        window.end.to_rfc3339()
+    );
+    let summary = if series.iter().all(|s| s.summary.points == 0) {
+        format!(
+            "{header}\nno datapoints: check the dimensions (all must match exactly) or widen the window"
+        )
+    } else {
+        series_summary_text(&header, &series, truncated.as_ref())
+    };
+    Ok(Reply {
+        summary,
+        data: SeriesOutput {
+            source: metrics.describe(),
+            start: window.start.to_rfc3339(),
+            end: window.end.to_rfc3339(),
+            series,
+            truncated,
+        },
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromParams {
+    /// PromQL expression.
+    pub query: String,
+    /// Evaluate once at `until` instead of over the window.
+    pub instant: Option<bool>,
+    /// Duration (`1h`) or time; default 1h.
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Range step in seconds; default fits about 240 points.
+    pub step: Option<u64>,
+    #[serde(flatten)]
+    pub aws: AwsArgs,
+}
+
+async fn query_prometheus(
+    ctx: Arc<Context>,
+    p: PromParams,
+    budget: Budget,
+) -> ToolResult<Reply<SeriesOutput>> {
+    let metrics = ctx.sources.metrics(&p.aws.target()).await?;
+    let now = if ctx.sources.is_snapshot() {
+        ctx.sources.cluster(None).await?.now()
+    } else {
+        crate::time::wall_clock_now()
+    };
+    let window = resolve_window(
+        p.since.as_deref(),
+        p.until.as_deref(),
+        chrono::Duration::hours(1),
+        now,
+    )?;
+    let step = match (p.instant.unwrap_or(false), p.step) {
+        (true, _) => None,
+        (false, Some(s))
+            if (1..=86_400).contains(&s)
+                && window.duration().num_seconds() as u64 / s <= 11_000 =>
+        {
+            Some(s)
+        }
+        (false, Some(s)) => {
+            return Err(ToolError::invalid(
+                "step",
+                format!(
+                    "{s}s gives too many points or is out of 1..=86400; Prometheus allows 11000 per series"
+                ),
+            ));
+        }
+        (false, None) => Some(crate::sources::cloudwatch::step_for(window)),
+    };
+    let series = metrics
+        .promql(&PromQuery {
+            query: non_empty("query", &p.query)?.to_string(),
+            window,
+            step_secs: step,
+        })
+        .await?;
+    let (series, truncated) = shape_series(series, 240, &budget);
+    let header = format!(
+        "{} series from {} for `{}`",
+        series.len()
+            + truncated
+                .as_ref()
+                .map(|t| t.total - t.returned)
+                .unwrap_or(0),
+        metrics.describe(),
+        p.query
+    );
+    let summary = series_summary_text(&header, &series, truncated.as_ref());
+    Ok(Reply {
+        summary,
+        data: SeriesOutput {
+            source: metrics.describe(),
+            start: window.start.to_rfc3339(),
+            end: window.end.to_rfc3339(),
+            series,
+            truncated,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_fit_the_point_target() {
+        assert_eq!(auto_period(3 * 3600, 120), 120);
+        assert_eq!(auto_period(600, 120), 60);
+        assert_eq!(auto_period(90 * 86_400, 10), 86_400);
+    }
+
+    #[test]
+    fn statistics_are_checked() {
+        assert!(check_stat("p99").is_ok());
+        assert!(check_stat("p99.9").is_ok());
+        assert!(
+            check_stat("Avg")
+                .unwrap_err()
+                .to_string()
+                .contains("`stat`")
+        );
+    }
+
+    #[test]
+    fn many_series_stay_within_budget() {
+        let series: Vec<Series> = (0..500)
+            .map(|i| {
+                Series::new(
+                    "cpu",
+                    (0..1440).map(|t| t * 60_000).collect(),
+                    (0..1440).map(|t| (t % 97) as f64).collect(),
+                )
+                .with_label("pod", format!("pod-{i}"))
+            })
+            .collect();
+        for bytes in [200_000, 24_000] {
+            let budget = Budget { bytes };
+            let (out, truncated) = shape_series(series.clone(), 1440, &budget);
+            let size = serde_json::to_vec(&out).unwrap().len();
+            assert!(size <= budget.bytes, "{size} > {bytes}");
+            assert!(
+                out.iter().all(|s| s.summary.points == 1440),
+                "summaries cover every point"
+            );
+            assert_eq!(
+                out.len() + truncated.map(|t| t.total - t.returned).unwrap_or(0),
+                500
+            );
+        }
+        let (out, truncated) = shape_series(series, 1440, &Budget { bytes: 24_000 });
+        assert!(out.len() < 500 && truncated.is_some());
+    }
+}
