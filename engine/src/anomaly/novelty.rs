@@ -1,0 +1,168 @@
+//! Range novelty: a feature leaving the range it has kept since warm-up.
+//!
+//! Most labelled anomalies in operations data are the first time a signal does something:
+//! a value, an hourly mean, a spread, a slope or a seasonal residual outside everything seen
+//! before. Each feature keeps the all-time range it has seen after a warm-up; a sample outside
+//! it by more than a tolerance is novel, with an overshoot measured in units of that range.
+//! The range then widens, so the same excursion is not novel twice. An all-time range beat a
+//! rolling one (the last N samples) on NAB: forgetting made every weekly burst novel again.
+
+use std::collections::VecDeque;
+
+/// Adaptation rate of the mean absolute deviation that sets the noise tolerance.
+const MAD_RATE: f64 = 1.0 / 256.0;
+
+/// The all-time range of one feature after a warm-up.
+#[derive(Debug, Clone)]
+pub struct RangeNovelty {
+    warmup: usize,
+    seen: usize,
+    lo: f64,
+    hi: f64,
+    tol: f64,
+    tol_sigmas: f64,
+    mean: f64,
+    mad: f64,
+}
+
+impl RangeNovelty {
+    /// `warmup` samples only teach the range; `tol` is the share of the range a new value
+    /// must overshoot by to count.
+    pub fn new(warmup: usize, tol: f64, tol_sigmas: f64) -> Self {
+        RangeNovelty {
+            warmup,
+            seen: 0,
+            lo: f64::INFINITY,
+            hi: f64::NEG_INFINITY,
+            tol,
+            tol_sigmas,
+            mean: 0.0,
+            mad: 0.0,
+        }
+    }
+
+    /// Overshoot beyond the range in units of the range (positive up, negative down), then
+    /// learns `x`. Zero during warm-up, inside the tolerance, and for non-finite `x`.
+    pub fn observe(&mut self, x: f64) -> f64 {
+        if !x.is_finite() {
+            return 0.0;
+        }
+        self.seen += 1;
+        let mut over = 0.0;
+        if self.seen > self.warmup {
+            // A constant warm-up has no range; a tiny floor makes any later change novel.
+            let floor = 1e-9 * self.hi.abs().max(self.lo.abs()).max(1e-12);
+            let range = (self.hi - self.lo).max(floor);
+            let tol = (self.tol * range).max(self.tol_sigmas * 1.25 * self.mad);
+            if x > self.hi + tol {
+                over = (x - self.hi) / range;
+            } else if x < self.lo - tol {
+                over = (x - self.lo) / range;
+            }
+        }
+        self.lo = self.lo.min(x);
+        self.hi = self.hi.max(x);
+        let a = if self.seen <= self.warmup {
+            1.0 / self.seen as f64
+        } else {
+            MAD_RATE
+        };
+        self.mean += (x - self.mean) * a;
+        self.mad += ((x - self.mean).abs() - self.mad) * a;
+        over
+    }
+}
+
+/// Mean and standard deviation of the last `n` samples, plus the slope between its halves.
+#[derive(Debug, Clone)]
+pub struct RollingMoments {
+    n: usize,
+    buf: VecDeque<f64>,
+    sum: f64,
+    sumsq: f64,
+    pushes: usize,
+}
+
+impl RollingMoments {
+    pub fn new(n: usize) -> Self {
+        RollingMoments {
+            n: n.max(2),
+            buf: VecDeque::with_capacity(n.max(2) + 1),
+            sum: 0.0,
+            sumsq: 0.0,
+            pushes: 0,
+        }
+    }
+
+    pub fn push(&mut self, x: f64) {
+        self.buf.push_back(x);
+        self.sum += x;
+        self.sumsq += x * x;
+        if self.buf.len() > self.n
+            && let Some(old) = self.buf.pop_front()
+        {
+            self.sum -= old;
+            self.sumsq -= old * old;
+        }
+        self.pushes += 1;
+        // Running sums drift with cancellation; recompute them exactly now and then.
+        if self.pushes.is_multiple_of(4096) {
+            self.sum = self.buf.iter().sum();
+            self.sumsq = self.buf.iter().map(|v| v * v).sum();
+        }
+    }
+
+    pub fn full(&self) -> bool {
+        self.buf.len() == self.n
+    }
+
+    pub fn mean(&self) -> f64 {
+        self.sum / self.buf.len().max(1) as f64
+    }
+
+    pub fn std(&self) -> f64 {
+        let k = self.buf.len().max(1) as f64;
+        (self.sumsq / k - self.mean().powi(2)).max(0.0).sqrt()
+    }
+
+    /// Change per sample between the means of the older and the newer half.
+    pub fn slope(&self) -> f64 {
+        let half = self.buf.len() / 2;
+        if half == 0 {
+            return 0.0;
+        }
+        let older: f64 = self.buf.iter().take(half).sum::<f64>() / half as f64;
+        let newer: f64 = self.buf.iter().skip(self.buf.len() - half).sum::<f64>() / half as f64;
+        (newer - older) / (self.buf.len() - half) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn novel_only_beyond_the_tolerance_and_only_once() {
+        let mut r = RangeNovelty::new(3, 0.05, 0.0);
+        for v in [0.0, 10.0, 5.0] {
+            assert_eq!(r.observe(v), 0.0);
+        }
+        assert_eq!(r.observe(10.4), 0.0);
+        assert!((r.observe(12.0) - 1.6 / 10.4).abs() < 1e-12);
+        assert_eq!(r.observe(12.0), 0.0);
+        assert!(r.observe(-5.0) < 0.0);
+        assert_eq!(r.observe(f64::NAN), 0.0);
+    }
+
+    #[test]
+    fn moments_follow_the_window() {
+        let mut m = RollingMoments::new(4);
+        for v in [1.0, 2.0, 3.0, 4.0, 5.0] {
+            m.push(v);
+        }
+        assert!(m.full());
+        assert!((m.mean() - 3.5).abs() < 1e-12);
+        assert!((m.std() - 1.25f64.sqrt()).abs() < 1e-12);
+        assert!((m.slope() - 1.0).abs() < 1e-12);
+    }
+}
