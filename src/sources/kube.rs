@@ -140,18 +140,19 @@ impl ClusterCache {
         // Not a context: try it as an EKS cluster name in the default region.
         match self.eks_config(name).await {
             Ok(config) => Ok((config, Some(Instant::now() + EKS_CLIENT_TTL))),
-            Err(ToolError::NotFound { .. }) => {
+            // Denied means the name may well exist: say which permission is missing.
+            Err(denied @ ToolError::AccessDenied { .. }) => Err(denied),
+            Err(eks_error) => {
                 let mut available = contexts;
                 if let Ok(eks) = self.list_eks_clusters().await {
                     available.extend(eks.into_iter().map(|c| format!("{c} (EKS)")));
                 }
-                Err(ToolError::not_found(
-                    "cluster (kubeconfig context or EKS cluster)",
-                    name,
-                    available,
-                ))
+                let what = match eks_error {
+                    ToolError::NotFound { .. } => "cluster (kubeconfig context or EKS cluster)".to_string(),
+                    other => format!("cluster (no such kubeconfig context; as an EKS cluster: {other})"),
+                };
+                Err(ToolError::not_found(what, name, available))
             }
-            Err(e) => Err(e),
         }
     }
 

@@ -210,6 +210,7 @@ pub struct Sources {
 impl Sources {
     /// Builds the source registry. Does no network I/O; a snapshot is read on first use.
     pub fn new(settings: Arc<Settings>) -> Self {
+        install_crypto_provider();
         let snapshot = match &settings.mode {
             SourceMode::Live => None,
             SourceMode::SnapshotDir(dir) => Some(Arc::new(snapshot::Bundle::from_dir(dir.clone()))),
@@ -272,6 +273,16 @@ impl Sources {
         let config = self.aws.get(target).await?;
         Ok(Arc::new(eks::LiveEks::new(&config)))
     }
+}
+
+/// rustls is built with two crypto providers here (ring through kube, aws-lc-rs through the AWS
+/// SDK), and with two it cannot pick a default: the first TLS client would panic. Choose aws-lc-rs
+/// once, before any client exists.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    });
 }
 
 /// Maps a failed join of a spawned fetch to a tool error instead of a panic.
