@@ -3,8 +3,8 @@
 //!
 //! Parameters are searched inside conventional bounds (alpha and gamma in [0.01, 0.99], beta in
 //! [0.001, 0.3], phi in [0.8, 0.98] when damped) through a logistic map, so the optimiser never
-//! proposes an explosive model. The seasonal state is initialised from the first season and
-//! the trend from the first two, the textbook start that needs no look-ahead.
+//! proposes an explosive model. The initial state comes from a classical decomposition of the
+//! whole fitting window (see `initial_state`), then the filter runs from the second season.
 
 use super::ForecastError;
 use super::nelder_mead::minimize;
@@ -108,13 +108,8 @@ impl HoltWinters {
             });
         }
         let mult = self.seasonality == Seasonality::Multiplicative;
-        let first = y[..m].iter().sum::<f64>() / m as f64;
-        let second = y[m..2 * m].iter().sum::<f64>() / m as f64;
-        let mut season: Vec<f64> = y[..m]
-            .iter()
-            .map(|v| if mult { v / first } else { v - first })
-            .collect();
-        let (mut level, mut trend) = (first, (second - first) / m as f64);
+        let (first, mut season, trend0) = initial_state(y, m, mult);
+        let (mut level, mut trend) = (first, trend0);
         let mut residuals = Vec::with_capacity(y.len() - m);
         for (t, &obs) in y.iter().enumerate().skip(m) {
             let s = season[t % m];
@@ -144,6 +139,31 @@ impl HoltWinters {
             residuals,
         })
     }
+}
+
+/// Initial level, season and trend by classical decomposition over every full season: the
+/// seasonal index of a phase is its average deviation from its season's mean, and the trend is
+/// the change of season means per sample. Averaging all seasons keeps one odd first week from
+/// being baked into the seasonal state.
+fn initial_state(y: &[f64], m: usize, mult: bool) -> (f64, Vec<f64>, f64) {
+    let seasons = y.len() / m;
+    let means: Vec<f64> = (0..seasons)
+        .map(|k| y[k * m..(k + 1) * m].iter().sum::<f64>() / m as f64)
+        .collect();
+    let season = (0..m)
+        .map(|i| {
+            let dev = |k: usize| {
+                if mult {
+                    y[k * m + i] / means[k]
+                } else {
+                    y[k * m + i] - means[k]
+                }
+            };
+            (0..seasons).map(dev).sum::<f64>() / seasons as f64
+        })
+        .collect();
+    let trend = (means[seasons - 1] - means[0]) / ((seasons - 1).max(1) * m) as f64;
+    (means[0], season, trend)
 }
 
 impl FittedHoltWinters {

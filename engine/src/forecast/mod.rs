@@ -33,9 +33,9 @@ pub enum Method {
     SeasonalNaive,
     /// The mean of the same phase over the last (up to) three seasons.
     SeasonalMean,
-    /// Additive Holt–Winters with a damped trend.
+    /// Additive Holt–Winters, damped or not, whichever fits the history better.
     HoltWinters,
-    /// Multiplicative Holt–Winters with a damped trend (strictly positive data).
+    /// Multiplicative Holt–Winters, likewise (strictly positive data).
     HoltWintersMultiplicative,
     /// The mean of the seasonal mean and additive Holt–Winters: each one's mistakes are
     /// partly the other's strengths (a holiday week vs. a level change).
@@ -211,9 +211,18 @@ type Parts = (Vec<f64>, Vec<Interval>, Option<Params>);
 /// Seasonal naive averaged over the last `seasons` seasons (1 = classic seasonal naive).
 /// With more than one season the average is shifted to the level of the latest season, so a
 /// growing series is not forecast at its level of weeks ago.
-fn naive(y: &[f64], m: usize, seasons: usize, h: usize, levels: &[f64]) -> Result<Parts, ForecastError> {
+fn naive(
+    y: &[f64],
+    m: usize,
+    seasons: usize,
+    h: usize,
+    levels: &[f64],
+) -> Result<Parts, ForecastError> {
     if y.len() < m + 1 {
-        return Err(ForecastError::InsufficientHistory { needed: m + 1, got: y.len() });
+        return Err(ForecastError::InsufficientHistory {
+            needed: m + 1,
+            got: y.len(),
+        });
     }
     let mut prefix = vec![0.0; y.len() + 1];
     for (i, v) in y.iter().enumerate() {
@@ -233,7 +242,11 @@ fn naive(y: &[f64], m: usize, seasons: usize, h: usize, levels: &[f64]) -> Resul
     let mean: Vec<f64> = (1..=h).map(|a| predict_at(y.len(), a)).collect();
     let residuals: Vec<f64> = (m..y.len()).map(|t| y[t] - predict_at(t, 1)).collect();
     let growth = |a: usize| (1.0 + ((a - 1) / m) as f64).sqrt();
-    Ok((mean.clone(), intervals(&mean, &residuals, growth, levels), None))
+    Ok((
+        mean.clone(),
+        intervals(&mean, &residuals, growth, levels),
+        None,
+    ))
 }
 
 fn holt(
@@ -254,13 +267,21 @@ fn holt(
     Ok((mean, ivs, Some(fit.params)))
 }
 
+/// Fits damped and undamped trends and keeps the one with the lower one-step error: damping
+/// protects long horizons from a spurious trend, but it also flattens a real one.
 fn fit_holt(y: &[f64], m: usize, s: Seasonality) -> Result<FittedHoltWinters, ForecastError> {
-    HoltWinters {
+    let spec = |damped| HoltWinters {
         period: m,
         seasonality: s,
-        damped: true,
-    }
-    .fit(y)
+        damped,
+    };
+    let damped = spec(true).fit(y)?;
+    let straight = spec(false).fit(y)?;
+    Ok(if straight.sse() <= damped.sse() {
+        straight
+    } else {
+        damped
+    })
 }
 
 /// The average of the seasonal mean and additive Holt–Winters, intervals averaged too.
@@ -319,7 +340,7 @@ fn intervals(
 /// The season length in samples: one week or one day of samples, whichever has the stronger
 /// autocorrelation above 0.3 (a week must beat a day by 0.05), needing two full seasons.
 pub fn detect_period(values: &[f64], step_ms: f64) -> Option<usize> {
-    if !(step_ms > 0.0) {
+    if step_ms.is_nan() || step_ms <= 0.0 {
         return None;
     }
     let mut best: Option<(usize, f64)> = None;
@@ -346,12 +367,20 @@ fn acf(y: &[f64], lag: usize) -> f64 {
     }
     let nf = n as f64;
     let (mx, my) = ((nf - 1.0) / 2.0, y.iter().sum::<f64>() / nf);
-    let sxy: f64 = y.iter().enumerate().map(|(i, v)| (i as f64 - mx) * (v - my)).sum();
+    let sxy: f64 = y
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as f64 - mx) * (v - my))
+        .sum();
     let sxx: f64 = (0..n).map(|i| (i as f64 - mx).powi(2)).sum();
     let slope = sxy / sxx;
-    let r: Vec<f64> = y.iter().enumerate().map(|(i, v)| v - my - slope * (i as f64 - mx)).collect();
+    let r: Vec<f64> = y
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v - my - slope * (i as f64 - mx))
+        .collect();
     let var = r.iter().map(|v| v * v).sum::<f64>() / nf;
-    if !(var > 1e-12 * my.abs().max(1.0).powi(2)) {
+    if var.is_nan() || var <= 1e-12 * my.abs().max(1.0).powi(2) {
         return 0.0;
     }
     let cov = r.iter().zip(&r[lag..]).map(|(a, b)| a * b).sum::<f64>() / (n - lag) as f64;

@@ -30,10 +30,12 @@ fn config(horizon: usize, method: Method) -> ForecastConfig {
 fn recovers_a_known_daily_pattern() {
     let all = daily(24 * 12);
     let (hist, future) = all.split_at(24 * 10);
-    for method in [
-        Method::HoltWinters,
-        Method::Blend,
-        Method::HoltWintersMultiplicative,
+    // The pattern is additive: the multiplicative model grows its amplitude with the level,
+    // and the blend's seasonal-mean half has no trend term, so both trail a little.
+    for (method, tolerance) in [
+        (Method::HoltWinters, 1.0),
+        (Method::HoltWintersMultiplicative, 2.0),
+        (Method::Blend, 2.0),
     ] {
         let f = forecast(&hourly(hist.to_vec()), &config(48, method)).unwrap();
         assert_eq!(f.period, 24);
