@@ -1,0 +1,1 @@
+"""One module per bundled incident; each exposes `build() -> Bundle`."""
