@@ -7,7 +7,7 @@
 //! and scores every method on both at t_delta = 0 s and 60 s (the rankers get inject + t_delta).
 //! Tables give service-level AC@1, AC@3 and Avg@5 per fault type.
 
-use eks_ops_engine::rca::baselines::{baro, baro_anomaly_time, nsigma};
+use eks_ops_engine::rca::baselines::{MemUnits, Scaler, baro, baro_anomaly_time, nsigma, rank_by_scaler};
 use eks_ops_engine::rca::bocpd::BocpdConfig;
 use eks_ops_engine::rca::case::{Case, CaseTexts};
 use eks_ops_engine::rca::eval::{Tally, service_ranking};
@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const T_DELTAS: [i64; 2] = [0, 60];
-const METHODS: [&str; 4] = ["ours", "n-sigma", "baro", "baro+bocpd"];
+/// `baro` converts memory to MB as RCAEval's code does; `baro-bytes` leaves it in bytes, which
+/// reproduces the lower BARO figures re-run on the raw Sock Shop files; `baro+bocpd` finds its
+/// own anomaly time (so it ignores t_delta).
+const METHODS: [&str; 5] = ["ours", "n-sigma", "baro", "baro-bytes", "baro+bocpd"];
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -114,40 +117,47 @@ fn convert_sockshop(source: &Path, out: &Path) -> std::io::Result<usize> {
 }
 
 /// normal rows then anomalous rows (columns matched by name), lat_50 / lat_99 dropped as in
-/// RCAEval; the inject time is the first anomalous row's time.
-fn join_runs(normal: &str, anomalous: &str) -> Option<(String, String)> {
+/// RCAEval; the inject time is the first anomalous row's time. The two files were collected apart;
+/// where the anomalous file starts before the normal one ends (orders-mem/5), its rows are
+/// re-timed to continue one second after the last normal row, so "time < inject" stays the
+/// normal part for every ranker.
+fn join_runs(normal: &str, anomalous: &str) -> Option<(String, i64)> {
     let header: Vec<&str> = normal.lines().next()?.split(',').collect();
     let keep: Vec<usize> = (0..header.len())
         .filter(|&i| !header[i].ends_with("lat_50") && !header[i].ends_with("lat_99"))
         .collect();
     let a_header: Vec<&str> = anomalous.lines().next()?.split(',').collect();
-    let a_index: Vec<usize> = keep
-        .iter()
-        .map(|&i| a_header.iter().position(|h| *h == header[i]))
-        .collect::<Option<_>>()?;
-    let pick = |line: &str, idx: &[usize]| {
+    let a_index: Vec<usize> =
+        keep.iter().map(|&i| a_header.iter().position(|h| *h == header[i])).collect::<Option<_>>()?;
+    let time_of = |line: &str, col: usize| line.split(',').nth(col)?.trim().parse::<f64>().ok();
+    let (n_time, a_time) = (header.iter().position(|h| *h == "time")?, a_header.iter().position(|h| *h == "time")?);
+    let (n_rows, a_rows) = (data_rows(normal), data_rows(anomalous));
+    let last_normal = time_of(n_rows.last()?, n_time)? as i64;
+    let first_anomalous = time_of(a_rows.first()?, a_time)? as i64;
+    let shift = if first_anomalous <= last_normal { last_normal + 1 - first_anomalous } else { 0 };
+    let pick = |line: &str, idx: &[usize], time_col: usize, shift: i64| {
         let cells: Vec<&str> = line.split(',').collect();
-        idx.iter()
-            .map(|&i| cells.get(i).copied().unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join(",")
+        let cell = |i: usize| match (i == time_col, cells.get(i)) {
+            (true, Some(t)) if shift != 0 => t.trim().parse::<f64>().map_or(t.to_string(), |v| (v as i64 + shift).to_string()),
+            (_, c) => c.copied().unwrap_or("").to_string(),
+        };
+        idx.iter().map(|&i| cell(i)).collect::<Vec<_>>().join(",")
     };
-    let mut out = pick(normal.lines().next()?, &keep);
+    let mut out = pick(normal.lines().next()?, &keep, usize::MAX, 0);
+    for line in n_rows {
+        out.push('\n');
+        out.push_str(&pick(line, &keep, n_time, 0));
+    }
+    for line in a_rows {
+        out.push('\n');
+        out.push_str(&pick(line, &a_index, a_time, shift));
+    }
     out.push('\n');
-    for line in normal.lines().skip(1).filter(|l| !l.is_empty()) {
-        out.push_str(&pick(line, &keep));
-        out.push('\n');
-    }
-    let first = anomalous.lines().nth(1)?;
-    let inject = first
-        .split(',')
-        .nth(a_header.iter().position(|h| *h == "time")?)?
-        .to_string();
-    for line in anomalous.lines().skip(1).filter(|l| !l.is_empty()) {
-        out.push_str(&pick(line, &a_index));
-        out.push('\n');
-    }
-    Some((out, inject))
+    Some((out, first_anomalous + shift))
+}
+
+fn data_rows(text: &str) -> Vec<&str> {
+    text.lines().skip(1).filter(|l| !l.trim().is_empty()).collect()
 }
 
 fn sorted_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -238,12 +248,9 @@ fn rank_with(method: &str, case: &Case, t: i64, bocpd_time: Option<i64>) -> (Vec
         "ours" => {
             let report = investigate(&RcaInput::from_case(case, t), &RcaConfig::default());
             let top = report.hypotheses.iter().take(3).map(|h| {
-                format!(
-                    "{}/{} {:.2}",
-                    h.component,
-                    h.indicator.as_deref().unwrap_or("-"),
-                    h.score
-                )
+                let on = h.onset_ms.map_or("-".into(), |o| format!("{:+}s", o / 1000 - t));
+                let ind = h.indicator.as_deref().unwrap_or("-");
+                format!("{}/{ind} {:.2} @{on}", h.component, h.score)
             });
             let detail = top.collect::<Vec<_>>().join(", ");
             return (
@@ -253,6 +260,10 @@ fn rank_with(method: &str, case: &Case, t: i64, bocpd_time: Option<i64>) -> (Vec
         }
         "n-sigma" => nsigma(&case.times, &case.columns, t),
         "baro" => baro(&case.times, &case.columns, t),
+        "baro-bytes" => {
+            let ranks = rank_by_scaler(&case.times, &case.columns, t, Scaler::Robust, MemUnits::AsGiven);
+            ranks.into_iter().map(|r| r.0).collect()
+        }
         _ => bocpd_time
             .map(|bt| baro(&case.times, &case.columns, bt))
             .unwrap_or_default(),

@@ -3,7 +3,7 @@
 //! Both split every metric at the anomaly time (`time < t` is normal, `time >= t` anomalous),
 //! drop a column that is constant in either half (RCAEval's `drop_constant`, applied per half),
 //! convert `*_mem` columns to MB (`convert_mem_mb`, which matters only where a scale of zero
-//! falls back to 1), scale the anomalous half with statistics of the normal half, and rank
+//! falls back to 1; [`MemUnits`] can leave them in bytes), scale the anomalous half with statistics of the normal half, and rank
 //! metrics by the largest scaled value, highest first (ties keep column order):
 //! - N-Sigma: mean / population standard deviation (scikit-learn `StandardScaler`);
 //! - BARO: median / inter-quartile range (`RobustScaler`, BARO's RobustScorer). Its anomaly time
@@ -25,12 +25,23 @@ pub enum Scaler {
     Robust,
 }
 
+/// Units of `*_mem` columns when scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemUnits {
+    /// Divided by 1e6, as RCAEval's `convert_mem_mb` does.
+    Megabytes,
+    /// As given (bytes). Only the zero-IQR fallback to a scale of 1 notices the difference, and
+    /// on Sock Shop that is exactly what reproduces the lower BARO figures re-run on the raw files.
+    AsGiven,
+}
+
 /// Ranked `(metric, score)` pairs, highest score first.
 pub fn rank_by_scaler(
     times: &[i64],
     columns: &[Column],
     anomaly_time: i64,
     scaler: Scaler,
+    mem: MemUnits,
 ) -> Vec<(String, f64)> {
     let split = times
         .iter()
@@ -43,7 +54,8 @@ pub fn rank_by_scaler(
             if pre.is_empty() || post.is_empty() || is_constant(pre) || is_constant(post) {
                 return None;
             }
-            let unit = if c.name.ends_with("_mem") { 1e6 } else { 1.0 };
+            let mb = mem == MemUnits::Megabytes && c.name.ends_with("_mem");
+            let unit = if mb { 1e6 } else { 1.0 };
             let to_unit = |xs: &[f64]| xs.iter().map(|v| v / unit).collect::<Vec<f64>>();
             let score = scaled_max(&to_unit(pre), &to_unit(post), scaler)?;
             Some((c.name.clone(), score))
@@ -68,17 +80,12 @@ fn scaled_max(pre: &[f64], post: &[f64], scaler: Scaler) -> Option<f64> {
 
 /// N-Sigma ranking of metric names.
 pub fn nsigma(times: &[i64], columns: &[Column], anomaly_time: i64) -> Vec<String> {
-    names(rank_by_scaler(
-        times,
-        columns,
-        anomaly_time,
-        Scaler::Standard,
-    ))
+    names(rank_by_scaler(times, columns, anomaly_time, Scaler::Standard, MemUnits::Megabytes))
 }
 
 /// BARO's RobustScorer ranking of metric names at a given anomaly time.
 pub fn baro(times: &[i64], columns: &[Column], anomaly_time: i64) -> Vec<String> {
-    names(rank_by_scaler(times, columns, anomaly_time, Scaler::Robust))
+    names(rank_by_scaler(times, columns, anomaly_time, Scaler::Robust, MemUnits::Megabytes))
 }
 
 /// BARO's anomaly detection: the time of the first BOCPD change point over all columns.
@@ -142,11 +149,16 @@ mod tests {
     fn robust_scores_are_median_and_iqr_based() {
         let times: Vec<i64> = (0..8).collect();
         let cols = vec![col("a_cpu", vec![1.0, 2.0, 3.0, 4.0, 5.0, 9.0, 7.0, 8.0])];
-        let r = rank_by_scaler(&times, &cols, 5, Scaler::Robust);
+        let r = rank_by_scaler(&times, &cols, 5, Scaler::Robust, MemUnits::Megabytes);
         // pre = 1..5: median 3, IQR 2; post max 9 -> (9 - 3) / 2.
         assert!((r[0].1 - 3.0).abs() < 1e-12);
-        let s = rank_by_scaler(&times, &cols, 5, Scaler::Standard);
+        let s = rank_by_scaler(&times, &cols, 5, Scaler::Standard, MemUnits::Megabytes);
         assert!((s[0].1 - 6.0 / 2f64.sqrt()).abs() < 1e-12);
+        // A zero IQR falls back to a scale of 1, in whatever unit memory is in.
+        let mem = vec![col("a_mem", vec![5e6, 5e6, 5e6, 5e6, 6e6, 7e6, 5e6, 5e6])];
+        let mb = rank_by_scaler(&times, &mem, 5, Scaler::Robust, MemUnits::Megabytes);
+        let bytes = rank_by_scaler(&times, &mem, 5, Scaler::Robust, MemUnits::AsGiven);
+        assert!((mb[0].1 - 2.0).abs() < 1e-9 && (bytes[0].1 - 2e6).abs() < 1e-3);
     }
 
     #[test]

@@ -108,8 +108,24 @@ fn fit_drift(samples: &[(i64, f64)], center: f64) -> Option<Drift> {
     })
 }
 
-/// First time at or after `from_ms` where at least `need` of the next `window` z values exceed
-/// `threshold` in absolute value: persistence keeps a lone spike from counting as an onset.
+/// Where a signal's excursion from its baseline begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Onset {
+    /// The excursion starts at this time, unix ms.
+    At(i64),
+    /// The signal was already past the threshold just before the search window opened: it did
+    /// not change at the incident, it was drifting or elevated before it.
+    BeforeWindow,
+}
+
+/// |z| below which a signal counts as back at its baseline when walking back from a crossing.
+const BASELINE_LEVEL: f64 = 1.5;
+
+/// Start of the first persistent excursion at or after `from_ms` (pass the whole series, so the
+/// samples before `from_ms` can tell an old excursion from a new one): the first sample where at least
+/// `need` of the next `window` |z| exceed `threshold` (persistence keeps a lone spike from
+/// counting), walked back to the last sample still near the baseline, so a ramp (a leak) is dated
+/// from where it left the baseline, not from where it crossed the threshold.
 pub fn onset(
     times: &[i64],
     z: &[f64],
@@ -117,14 +133,27 @@ pub fn onset(
     threshold: f64,
     window: usize,
     need: usize,
-) -> Option<i64> {
+) -> Option<Onset> {
     let start = times.iter().position(|t| *t >= from_ms)?;
-    let hot: Vec<bool> = z.iter().map(|v| v.abs() > threshold).collect();
-    (start..hot.len()).find_map(|i| {
-        let end = (i + window.max(1)).min(hot.len());
+    let n = z.len().min(times.len());
+    let hot: Vec<bool> = z[..n].iter().map(|v| v.abs() > threshold).collect();
+    let cross = (start..n).find(|&i| {
+        let end = (i + window.max(1)).min(n);
         let count = hot[i..end].iter().filter(|h| **h).count();
-        (hot[i] && count >= need.min(end - i).max(1)).then(|| times[i])
-    })
+        hot[i] && count >= need.min(end - i).max(1)
+    })?;
+    let mut j = cross;
+    while j > start && z[j - 1].abs() > BASELINE_LEVEL {
+        j -= 1;
+    }
+    // Walking back to the window's start is not old news by itself (after a gap in the data the
+    // first sample in the window is where the excursion shows); being past the threshold on the
+    // sample before the window, too, is.
+    let before = if start == 0 { z[start] } else { z[start - 1] };
+    if j == start && before.abs() > threshold {
+        return Some(Onset::BeforeWindow);
+    }
+    Some(Onset::At(times[j]))
 }
 
 /// Index that best splits `values` into two segments of different means (the largest
@@ -185,8 +214,20 @@ mod tests {
         for v in z.iter_mut().skip(60) {
             *v = 6.0;
         }
-        assert_eq!(onset(&times, &z, 0, 3.0, 5, 3), Some(60_000));
+        assert_eq!(onset(&times, &z, 0, 3.0, 5, 3), Some(Onset::At(60_000)));
         assert_eq!(onset(&times, &z, 200_000, 3.0, 5, 3), None);
+        assert_eq!(onset(&times, &z, 70_000, 3.0, 5, 3), Some(Onset::BeforeWindow));
+        let mut mild = z.clone();
+        mild[59] = 2.0;
+        assert_eq!(onset(&times, &mild, 59_000, 3.0, 5, 3), Some(Onset::At(59_000)));
+    }
+
+    #[test]
+    fn a_ramp_is_dated_from_where_it_left_the_baseline() {
+        let times: Vec<i64> = (0..100).map(|i| i * 1000).collect();
+        let z: Vec<f64> = (0..100).map(|i| if i >= 40 { (i - 40) as f64 * 0.1 } else { 0.0 }).collect();
+        // Crosses 4 at step 80, but left the baseline (|z| > 1.5) at step 56.
+        assert_eq!(onset(&times, &z, 0, 4.0, 5, 3), Some(Onset::At(56_000)));
     }
 
     #[test]

@@ -6,16 +6,18 @@
 //!   late (the usual error: alerts fire after the fault) does not leak the fault into the baseline.
 //!   Rejected: trusting the hint (BARO and N-Sigma do), which lets a late hint shrink the score
 //!   of the very signal that moved first.
-//! - Magnitude is a robust z (median and IQR/MAD, with drift extrapolated; see
-//!   [`Baseline`]) taken at the 90th percentile of the window rather than its maximum, so one
-//!   scrape glitch does not outrank a sustained shift. It is log-compressed: a 1000-sigma CPU hog
-//!   and a 50-sigma one are both "clearly moved", and the other cues must be able to reorder them.
+//! - Magnitude is a robust z (median and IQR/MAD, with drift extrapolated; see [`Baseline`]),
+//!   minus what the same metric of the other components explains (load moves every service's CPU
+//!   together; a fault moves one), read at the peak of a 5-sample rolling median rather than the
+//!   raw maximum, so one GC pause or scrape glitch does not outrank a sustained shift. It is
+//!   log-compressed: a 1000-sigma CPU hog and a 50-sigma one are both "clearly moved", and the
+//!   other cues must be able to reorder them.
 //! - Onsets: causes move first. The earliest strong onset anchors the incident; later onsets are
 //!   discounted gently (`onset_tau_ms`), since scrape intervals blur a few seconds.
 //! - Graph: a callee's slowness shows up in every caller. When a callee is anomalous and moved no
 //!   later than its caller, the caller is discounted: the callee explains it.
 
-use super::changepoint::{Baseline, mean_shift_split, onset};
+use super::changepoint::{Baseline, Onset, mean_shift_split, onset};
 use super::correlate::lagged_correlation;
 use super::evidence::{Evidence, fuse};
 use super::{Hypothesis, RcaConfig, RcaInput, RcaReport, TimelineEntry};
@@ -29,15 +31,13 @@ struct SignalScore {
     metric: String,
     /// Log-compressed robust deviation, before onset and correlation weights.
     magnitude: f64,
-    onset_ms: Option<i64>,
+    onset: Option<Onset>,
     peak: (i64, f64),
     baseline: f64,
     z_peak: f64,
     score: f64,
 }
 
-/// Share of the post-window deviations the magnitude is read at.
-const MAGNITUDE_QUANTILE: f64 = 0.9;
 /// A fall counts a little less than a rise: faults mostly push resource use, latency and errors
 /// up, and a drop is often the consequence (less traffic reaching a callee).
 const FALL_WEIGHT: f64 = 0.7;
@@ -51,15 +51,18 @@ pub fn rank(input: &RcaInput, cfg: &RcaConfig) -> RcaReport {
         return RcaReport::default();
     };
     let cut = hint.saturating_sub(cfg.hint_uncertainty_ms.max(0));
-    let mut signals: Vec<SignalScore> = input
+    let mut devs: Vec<Deviation> = input
         .candidates
         .iter()
         .flat_map(|(comp, list)| list.iter().map(move |s| (comp, s)))
-        .filter_map(|(comp, s)| score_signal(comp, s, cut, hint, cfg))
+        .filter_map(|(comp, s)| deviation(comp, s, cut, hint))
         .collect();
+    explain_by_peers(&mut devs);
+    let mut signals: Vec<SignalScore> =
+        devs.into_iter().filter_map(|d| score_deviation(d, cut, cfg)).collect();
     let incident_onset = incident_onset(&signals);
     for s in &mut signals {
-        s.score = s.magnitude * onset_weight(s.onset_ms, incident_onset, cfg);
+        s.score = s.magnitude * onset_weight(s.onset, incident_onset, cfg);
     }
     if let Some(symptom) = input.symptom.first() {
         weigh_correlation(&mut signals, symptom, input, cfg);
@@ -101,71 +104,161 @@ fn estimate_anomaly_time(input: &RcaInput) -> Option<i64> {
         .map(|t| t.0)
 }
 
-fn score_signal(
-    comp: &str,
-    s: &Series,
-    cut: i64,
-    hint: i64,
-    cfg: &RcaConfig,
-) -> Option<SignalScore> {
+impl SignalScore {
+    fn onset_ms(&self) -> Option<i64> {
+        match self.onset {
+            Some(Onset::At(t)) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// A signal's robust z against its baseline, over the whole series (the baseline part is needed
+/// to learn how it co-moves with its peers).
+struct Deviation {
+    component: String,
+    metric: String,
+    baseline: f64,
+    samples: Vec<(i64, f64)>,
+    z: Vec<f64>,
+    /// Index of the first sample after the baseline.
+    split: usize,
+}
+
+fn deviation(comp: &str, s: &Series, cut: i64, hint: i64) -> Option<Deviation> {
     let samples: Vec<(i64, f64)> = s.present().collect();
     let split = samples.partition_point(|p| p.0 < cut);
     // A short history (the signal started near the hint) still gets a baseline up to the hint.
-    let split = if split < 10 {
-        samples.partition_point(|p| p.0 < hint)
-    } else {
-        split
-    };
-    let (pre, post) = samples.split_at(split);
-    let base = Baseline::fit(pre)?;
-    if post.is_empty() {
+    let split = if split < 10 { samples.partition_point(|p| p.0 < hint) } else { split };
+    let base = Baseline::fit(&samples[..split])?;
+    if split == samples.len() {
         return None;
     }
-    let z: Vec<f64> = post.iter().map(|(t, v)| base.z(*t, *v)).collect();
-    let weighted: Vec<f64> = z
-        .iter()
-        .map(|v| if *v < 0.0 { -v * FALL_WEIGHT } else { *v })
-        .collect();
-    let mag = quantile(&mut weighted.clone(), MAGNITUDE_QUANTILE)?;
-    let peak_i = (0..weighted.len()).max_by(|a, b| weighted[*a].total_cmp(&weighted[*b]))?;
-    let times: Vec<i64> = post.iter().map(|p| p.0).collect();
-    let onset_ms = onset(&times, &z, cut, cfg.onset_threshold, 5, 3);
-    Some(SignalScore {
+    let z = samples.iter().map(|(t, v)| base.z(*t, *v)).map(|z| if z.is_finite() { z } else { 0.0 });
+    Some(Deviation {
         component: comp.to_string(),
         metric: s.name.clone(),
-        magnitude: mag.max(0.0).ln_1p(),
-        onset_ms,
-        peak: post[peak_i],
         baseline: base.center,
+        z: z.collect(),
+        samples,
+        split,
+    })
+}
+
+/// Explains away what peers explain: the same metric of other components (every service's CPU
+/// or workload) moves with load. For each signal, the median z of its peers at each time is the
+/// load proxy; a least-squares gain fitted on the baseline (kept when the two clearly co-move)
+/// predicts how far the signal should have moved with load, and only the rest counts. A fault
+/// moves one component, so its peers' median barely changes; propagation to a few callers does
+/// not move the median of a dozen either. Only ever shrinks a deviation toward zero.
+fn explain_by_peers(devs: &mut [Deviation]) {
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, d) in devs.iter().enumerate() {
+        groups.entry(d.metric.as_str()).or_default().push(i);
+    }
+    let groups: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() >= PEERS).collect();
+    for group in groups {
+        let mut at: BTreeMap<i64, Vec<(usize, f64)>> = BTreeMap::new();
+        for &i in &group {
+            for (p, z) in devs[i].samples.iter().zip(&devs[i].z) {
+                at.entry(p.0).or_default().push((i, *z));
+            }
+        }
+        let adjusted: Vec<(usize, Vec<f64>)> =
+            group.iter().filter_map(|&i| peer_adjusted(&devs[i], i, &at).map(|z| (i, z))).collect();
+        for (i, z) in adjusted {
+            devs[i].z = z;
+        }
+    }
+}
+
+/// The signal's z with its peer-explained part removed, or `None` when peers do not explain it.
+fn peer_adjusted(d: &Deviation, me: usize, at: &BTreeMap<i64, Vec<(usize, f64)>>) -> Option<Vec<f64>> {
+    let peer_median = |t: &i64| {
+        let mut zs: Vec<f64> = at.get(t)?.iter().filter(|p| p.0 != me).map(|p| p.1).collect();
+        quantile(&mut zs, 0.5)
+    };
+    let m: Vec<f64> = d.samples.iter().map(|p| peer_median(&p.0).unwrap_or(0.0)).collect();
+    let (mut szm, mut smm, mut szz) = (0.0, 0.0, 0.0);
+    for (z, m) in d.z[..d.split].iter().zip(&m[..d.split]) {
+        szm += z * m;
+        smm += m * m;
+        szz += z * z;
+    }
+    let r = szm / (szz * smm).sqrt();
+    if !(r > PEER_MIN_CORRELATION && smm > 0.0) {
+        return None;
+    }
+    let gain = szm / smm;
+    // The fit holds over the load levels the baseline saw; extrapolate at most twice as far, or a
+    // jump of every peer at once (two files collected apart, a cluster-wide restart) would
+    // explain away the fault too.
+    let reach = PEER_REACH * m[..d.split].iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let shrink = |(z, m): (&f64, &f64)| {
+        let load = gain * m.clamp(-reach, reach);
+        if load * z > 0.0 { z.signum() * (z.abs() - load.abs()).max(0.0) } else { *z }
+    };
+    Some(d.z.iter().zip(&m).map(shrink).collect())
+}
+
+/// How far beyond the baseline's largest peer movement the load explanation extrapolates.
+const PEER_REACH: f64 = 2.0;
+/// Baseline correlation with the peers' median above which the load explanation is trusted.
+const PEER_MIN_CORRELATION: f64 = 0.3;
+
+/// Components sharing a metric name needed before a common mode is removed.
+const PEERS: usize = 6;
+/// Samples in the rolling median that the magnitude peak is read from.
+const SMOOTH: usize = 5;
+
+fn score_deviation(d: Deviation, cut: i64, cfg: &RcaConfig) -> Option<SignalScore> {
+    let (post, z) = (&d.samples[d.split..], &d.z[d.split..]);
+    let weighted: Vec<f64> = z.iter().map(|v| if *v < 0.0 { -v * FALL_WEIGHT } else { *v }).collect();
+    let smooth = rolling_median(&weighted, SMOOTH);
+    let peak_i = (0..smooth.len()).max_by(|a, b| smooth[*a].total_cmp(&smooth[*b]))?;
+    let times: Vec<i64> = d.samples.iter().map(|p| p.0).collect();
+    Some(SignalScore {
+        onset: onset(&times, &d.z, cut, cfg.onset_threshold, 5, 3),
+        magnitude: smooth[peak_i].max(0.0).ln_1p(),
+        peak: post[peak_i],
         z_peak: z[peak_i],
+        baseline: d.baseline,
+        component: d.component,
+        metric: d.metric,
         score: 0.0,
     })
 }
 
-/// Earliest onset among the strongly moved signals (magnitude in the top quarter).
-fn incident_onset(signals: &[SignalScore]) -> Option<i64> {
-    let mut mags: Vec<f64> = signals
-        .iter()
-        .filter(|s| s.onset_ms.is_some())
-        .map(|s| s.magnitude)
-        .collect();
-    let bar = quantile(&mut mags, 0.75)?;
-    signals
-        .iter()
-        .filter(|s| s.magnitude >= bar)
-        .filter_map(|s| s.onset_ms)
-        .min()
+/// Centred rolling median; the window shrinks at the edges. One-sample spikes (a GC pause, a
+/// scrape glitch) vanish, a sustained shift or a ramp keeps its height.
+fn rolling_median(xs: &[f64], window: usize) -> Vec<f64> {
+    let half = window / 2;
+    (0..xs.len())
+        .map(|i| {
+            let lo = i.saturating_sub(half);
+            let hi = (i + half + 1).min(xs.len());
+            quantile(&mut xs[lo..hi].to_vec(), 0.5).unwrap_or(0.0)
+        })
+        .collect()
 }
 
-fn onset_weight(onset_ms: Option<i64>, incident: Option<i64>, cfg: &RcaConfig) -> f64 {
-    match (onset_ms, incident) {
-        (Some(on), Some(first)) => {
+/// Earliest onset among the strongly moved signals (at least half the largest magnitude).
+fn incident_onset(signals: &[SignalScore]) -> Option<i64> {
+    let with_onset = signals.iter().filter(|s| s.onset_ms().is_some());
+    let top = with_onset.clone().map(|s| s.magnitude).fold(f64::NEG_INFINITY, f64::max);
+    with_onset.filter(|s| s.magnitude >= 0.5 * top).filter_map(SignalScore::onset_ms).min()
+}
+
+fn onset_weight(onset: Option<Onset>, incident: Option<i64>, cfg: &RcaConfig) -> f64 {
+    match (onset, incident) {
+        (Some(Onset::At(on)), Some(first)) => {
             let late = (on - first).max(0) as f64 / cfg.onset_tau_ms.max(1) as f64;
             0.5 + 0.5 * (-late).exp()
         }
-        // Never persistently above the threshold: a blip, worth half.
-        (None, _) => 0.5,
-        (Some(_), None) => 1.0,
+        (Some(Onset::At(_)), None) => 1.0,
+        // Never persistently away from the baseline (a blip), or away before the window opened
+        // (drifting, not changing at the incident): worth half.
+        (Some(Onset::BeforeWindow) | None, _) => 0.5,
     }
 }
 
@@ -252,7 +345,7 @@ fn hypotheses(
                 score: metric.map_or(0.0, |m| m.0) + boost,
                 confidence: 0.0,
                 indicator: best.map(|s| s.metric.clone()),
-                onset_ms: best.and_then(|s| s.onset_ms),
+                onset_ms: best.and_then(SignalScore::onset_ms),
                 evidence,
                 component: name,
             }
@@ -288,14 +381,14 @@ fn assign_confidence(hs: &mut [Hypothesis]) {
 fn metric_evidence(component: &str, signals: &[SignalScore]) -> Vec<Evidence> {
     let mut mine: Vec<&SignalScore> = signals
         .iter()
-        .filter(|s| s.component == component && s.onset_ms.is_some())
+        .filter(|s| s.component == component && s.onset.is_some())
         .collect();
     mine.sort_by(|a, b| b.score.total_cmp(&a.score));
     mine.into_iter()
         .take(3)
         .map(|s| Evidence {
             signal: s.metric.clone(),
-            time_ms: s.onset_ms.unwrap_or(s.peak.0),
+            time_ms: s.onset_ms().unwrap_or(s.peak.0),
             value: Some(s.peak.1),
             baseline: Some(s.baseline),
             text: format!(
@@ -328,4 +421,138 @@ fn timeline(hypotheses: &[Hypothesis]) -> Vec<TimelineEntry> {
             .then_with(|| a.component.cmp(&b.component))
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{OccurrenceKind, investigate};
+    use super::*;
+    use crate::rca::Occurrence;
+
+    const STEP: i64 = 1000;
+    const N: i64 = 600;
+
+    /// Hash noise in [-0.5, 0.5), independent per seed.
+    fn noise(i: i64, seed: u64) -> f64 {
+        let mut z = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 31)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 29;
+        (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    }
+
+    /// `level` plus noise, shifted by `jump` from step `from` on.
+    fn signal(name: &str, seed: u64, level: f64, jump: f64, from: i64) -> Series {
+        let ts: Vec<i64> = (0..N).map(|i| i * STEP).collect();
+        let vs = (0..N).map(|i| level + noise(i, seed) + if i >= from { jump } else { 0.0 }).collect();
+        Series::new(name, ts, vs)
+    }
+
+    fn input(cands: Vec<(&str, Series)>, graph: &[(&str, &str)], hint_s: i64) -> RcaInput {
+        let mut candidates: BTreeMap<String, Vec<Series>> = BTreeMap::new();
+        for (c, s) in cands {
+            candidates.entry(c.to_string()).or_default().push(s);
+        }
+        RcaInput {
+            candidates,
+            graph: graph.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            anomaly_time_ms: Some(hint_s * STEP),
+            ..Default::default()
+        }
+    }
+
+    fn top(report: &RcaReport) -> &str {
+        report.hypotheses.first().map_or("", |h| h.component.as_str())
+    }
+
+    #[test]
+    fn ranks_the_callee_not_its_slower_callers() {
+        // db slows first; api and web add their own share of it a few seconds later and, with
+        // smaller relative noise, look even more anomalous on their own.
+        let cands = vec![
+            ("db", signal("latency", 1, 20.0, 8.0, 400)),
+            ("api", signal("latency", 2, 40.0, 12.0, 402)),
+            ("web", signal("latency", 3, 60.0, 14.0, 404)),
+            ("cache", signal("latency", 4, 5.0, 0.0, 0)),
+        ];
+        let graph = [("web", "api"), ("api", "db"), ("web", "cache")];
+        let with_graph = investigate(&input(cands.clone(), &graph, 400), &RcaConfig::default());
+        assert_eq!(top(&with_graph), "db");
+        let without = investigate(&input(cands, &[], 400), &RcaConfig::default());
+        assert_ne!(top(&without), "db", "the graph is what decides this case");
+    }
+
+    #[test]
+    fn the_first_mover_wins_a_tie_in_magnitude() {
+        let cands = vec![
+            ("late", signal("cpu", 5, 10.0, 30.0, 460)),
+            ("early", signal("cpu", 6, 10.0, 30.0, 400)),
+            ("calm", signal("cpu", 7, 10.0, 0.0, 0)),
+        ];
+        let report = investigate(&input(cands, &[], 400), &RcaConfig::default());
+        assert_eq!(top(&report), "early");
+        assert_eq!(report.onset_ms, Some(400 * STEP));
+        let early = &report.hypotheses[0];
+        assert!(early.confidence > report.hypotheses[1].confidence);
+        assert!((0.0..=1.0).contains(&early.confidence));
+    }
+
+    #[test]
+    fn a_hint_sixty_seconds_late_finds_the_same_cause_and_onset() {
+        let cands = vec![
+            ("payment", signal("cpu", 8, 10.0, 6.0, 400)),
+            ("orders", signal("cpu", 9, 10.0, 3.0, 430)),
+            ("user", signal("mem", 10, 100.0, 0.0, 0)),
+        ];
+        for hint in [400, 460] {
+            let report = investigate(&input(cands.clone(), &[], hint), &RcaConfig::default());
+            assert_eq!(top(&report), "payment", "hint {hint}");
+            assert_eq!(report.hypotheses[0].onset_ms, Some(400 * STEP), "hint {hint}");
+        }
+    }
+
+    #[test]
+    fn evidence_reorders_a_close_call_and_lands_on_the_timeline() {
+        let cands = vec![
+            ("carts", signal("mem", 11, 100.0, 5.0, 400)),
+            ("orders", signal("mem", 12, 100.0, 5.5, 400)),
+        ];
+        let mut inp = input(cands, &[], 400);
+        inp.occurrences.push(Occurrence {
+            kind: OccurrenceKind::Event,
+            component: "carts".into(),
+            reason: "OOMKilled".into(),
+            message: "container carts was OOMKilled".into(),
+            time_ms: 450 * STEP,
+            count: 2,
+        });
+        let report = investigate(&inp, &RcaConfig::default());
+        assert_eq!(top(&report), "carts");
+        let h = &report.hypotheses[0];
+        assert!(h.evidence.iter().any(|e| e.signal == "OOMKilled"));
+        assert!(h.evidence.iter().any(|e| e.signal == "mem" && e.baseline.is_some()));
+        assert!(report.timeline.windows(2).all(|w| w[0].time_ms <= w[1].time_ms));
+        assert!(report.timeline.iter().any(|t| t.text.contains("OOMKilled")));
+    }
+
+    #[test]
+    fn without_a_hint_the_time_is_estimated_from_the_symptom() {
+        let cands = vec![("db", signal("cpu", 13, 10.0, 20.0, 300)), ("web", signal("cpu", 14, 10.0, 0.0, 0))];
+        let mut inp = input(cands, &[], 0);
+        inp.anomaly_time_ms = None;
+        inp.symptom = vec![signal("latency", 15, 50.0, 10.0, 302)];
+        let report = investigate(&inp, &RcaConfig::default());
+        assert_eq!(report.anomaly_time_ms, Some(302 * STEP));
+        assert_eq!(top(&report), "db");
+    }
+
+    #[test]
+    fn degenerate_inputs_give_empty_or_finite_reports() {
+        assert!(investigate(&RcaInput::default(), &RcaConfig::default()).hypotheses.is_empty());
+        let nan = Series::new("cpu", (0..50).collect(), vec![f64::NAN; 50]);
+        let huge = Series::new("mem", vec![3, 1, 2, 2], vec![1e300, -1e300, f64::INFINITY, 0.0]);
+        let short = Series::new("x", vec![10], vec![1.0]);
+        let inp = input(vec![("a", nan), ("b", huge), ("c", short)], &[("a", "b")], 1);
+        let report = investigate(&inp, &RcaConfig::default());
+        assert!(report.hypotheses.iter().all(|h| h.score.is_finite() && (0.0..=1.0).contains(&h.confidence)));
+    }
 }

@@ -343,7 +343,7 @@ fn traffic(profiles: &[Profile], inj: &Injection, n: usize, step: f64, rng: &mut
             rate[to][i] += rate[from][i] * calls;
         }
     }
-    let (own_extra, own_errors) = fault_on_target(inj, n, rng);
+    let (own_extra, own_errors) = fault_on_target(inj, n);
     let (wire_lat, wire_err) = retransmissions(inj, n, rng);
     let phase: Vec<f64> = profiles.iter().map(|_| rng.range(0.0, 300.0)).collect();
     let mut latency = vec![vec![0.0; n]; k];
@@ -408,7 +408,7 @@ fn retransmissions(inj: &Injection, n: usize, rng: &mut Rng) -> (Vec<f64>, Vec<f
 }
 
 /// Extra own latency (ms) and error share the fault adds at the target, per step.
-fn fault_on_target(inj: &Injection, n: usize, rng: &mut Rng) -> (Vec<f64>, Vec<f64>) {
+fn fault_on_target(inj: &Injection, n: usize) -> (Vec<f64>, Vec<f64>) {
     let sev = inj.severity;
     let mut lat = vec![0.0; n];
     let mut err = vec![0.0; n];
