@@ -62,6 +62,8 @@ const COUNT_HALF_LIFE: f64 = 64.0;
 /// the dispersion estimate for a good while after it.
 const DISPERSION_HALF_LIFE: f64 = 1024.0;
 const COUNT_LOOKS: f64 = 9.2;
+/// Events a windowed count feature must add to its record to be news.
+const COUNT_STEP: f64 = 2.0;
 /// Zero share above which an integer-valued signal is treated as counts in `Auto` mode.
 const COUNT_ZERO_SHARE: f64 = 0.5;
 
@@ -255,13 +257,13 @@ impl Ensemble {
             (x, true, AnomalyKind::Spike, 0),
             (
                 self.short.mean(),
-                self.short.full() && !counts,
+                self.short.full(),
                 AnomalyKind::LevelShift,
                 1,
             ),
             (
                 self.long.mean(),
-                self.long.full() && !counts,
+                self.long.full(),
                 AnomalyKind::LevelShift,
                 2,
             ),
@@ -345,6 +347,9 @@ impl Ensemble {
             } else {
                 SignalMode::Gauge
             };
+            if counts {
+                self.count_steps();
+            }
         }
         if self.mode != SignalMode::Counts || x < 0.0 {
             return None;
@@ -368,6 +373,16 @@ impl Ensemble {
             direction: Direction::Up,
             eta_ms: None,
         })
+    }
+
+    /// In counts, a record of a windowed mean must add at least two events to the window, or
+    /// every pair of restarts a little closer than before would be news; bursts are the
+    /// Poisson tail's job. (The spread feature is off for counts for the same reason.)
+    fn count_steps(&mut self) {
+        let steps = [(1, SHORT_MEAN), (2, LONG_MEAN)];
+        for (slot, len) in steps {
+            self.ranges[slot].set_min_step(COUNT_STEP / len as f64);
+        }
     }
 
     /// A rising signal that will cross the limit within the horizon at its current slope.
