@@ -6,10 +6,11 @@
 //! entry point the NAB benchmark (`benches/nab.rs`) calls.
 //!
 //! The model is an ensemble of novelty detectors ([`ensemble`]): a signal doing something it
-//! has never done before (a new level, spread, slope, seasonal residual or shape), with a Poisson
+//! has never done before (a new level, spread, seasonal residual or shape), with a Poisson
 //! tail for counting signals and a time-to-limit check for leaks. Each component reports a
-//! surprise in nats; the largest becomes the score through `s / (s + 5)`, so 0.5 means "as
-//! surprising as a 1-in-150 event" on every series, which is what lets one threshold serve all.
+//! surprise in nats; the largest becomes the score through `s / (s + 5)`. Novelty surprises
+//! are rates on the series' own history (how rarely new shapes appear, how far past its own
+//! range), so one threshold means the same on every series; 0.5 is about a 1-in-150 event.
 
 pub mod ensemble;
 mod events;
