@@ -57,6 +57,8 @@ class Bundle:
     def add_pod(self, pod):
         pod.uid = pod.uid or self.ids.uid()
         pod.scheduled = pod.scheduled or pod.created + 40
+        if pod.node is None and pod.unschedulable is None:
+            raise ValueError(f"pod {pod.name} has no node and no reason it is unscheduled")
         if pod.deleted is not None and pod.gone is None:
             pod.gone = pod.deleted + 2 * SECOND
         for c in pod.containers:

@@ -228,14 +228,23 @@ def _expected(root, docs, objects, series, end, problems):
         return
     cause = expected["root_cause"]
     comp = cause["component"]
-    if (comp.get("namespace", ""), comp["kind"], comp["name"]) not in objects:
-        problems.add("expected.yaml", f"root cause {comp} is not an object of the bundle")
+    if not _component_exists(comp, objects, docs.get("eks/cluster.yaml", [{}])[0]):
+        problems.add("expected.yaml", f"root cause {comp} is not in the bundle")
     for key in ("onset", "first_failure"):
         if key in cause and not ms(cause[key]) <= end:
             problems.add("expected.yaml", f"{key} after the capture")
     for n, item in enumerate(expected.get("evidence", []), 1):
         if not EVIDENCE[item["kind"]](item, root, docs, objects, series):
             problems.add("expected.yaml", f"evidence {n} ({item['kind']}) does not hold: {item}")
+
+
+def _component_exists(comp, objects, eks):
+    """A Kubernetes object, or an AWS resource of eks/cluster.yaml (Subnet, Nodegroup)."""
+    if comp["kind"] == "Subnet":
+        return any(s["SubnetId"] == comp["name"] for s in eks.get("subnets", []))
+    if comp["kind"] == "Nodegroup":
+        return any(n["nodegroupName"] == comp["name"] for n in eks.get("nodegroups", []))
+    return (comp.get("namespace", ""), comp["kind"], comp["name"]) in objects
 
 
 def _event_holds(item, root, docs, objects, series):

@@ -42,6 +42,7 @@ def node_object(b, n):
         "node.kubernetes.io/instance-type": n.instance_type,
         "topology.k8s.aws/zone-id": n.zone_id, "topology.kubernetes.io/region": b.region,
         "topology.kubernetes.io/zone": n.zone,
+        **n.labels,
     }
     md = meta(b, n.name, None, n.created, labels=labels, uid=n.uid, updated=b.end - 12 * SECOND,
               annotations={"alpha.kubernetes.io/provided-node-ip": n.ip,
@@ -123,20 +124,29 @@ def _steady(cpu, mem, **kw):
     return Profile(cpu, mem, noise=0.1, **kw)
 
 
-def _aws_node_lines(pod, c, i, run, rng, window, extra=None):
-    out = []
+def _aws_node_lines(b, eni_cap, pod, run, rng, window, extra=None):
+    """ipamd's periodic pool report, from the pods that hold an address on the node."""
+    out, node = [], pod.node
     t = max(run.start, window[0])
     while t < window[1]:
         t += int(rng.expovariate(1 / (9 * MINUTE)))
-        out.append((t, '{"level":"info","ts":"%s","caller":"ipamd/ipamd.go:%d","msg":"IP pool stats: '
-                    'Total IPs/Prefixes = %d/0, AssignedIPs/CooldownIPs: %d/0, c.maxIPsPerENI = 14"}'
-                    % (iso(t).replace("Z", ".%03dZ" % rng.randrange(1000)), 641,
-                       28, 6 + rng.randrange(8))))
+        assigned = sum(1 for p in b.pods if p.node is node and p.ip and p.ip != node.ip
+                       and p.exists_at(t))
+        # WARM_ENI_TARGET=1 keeps one spare ENI (14 secondary addresses) on top of those in use.
+        total = min(14 * (assigned // 14 + 2), eni_cap.get(node.name, 10**6))
+        out.append((t, '{"level":"info","ts":"%s","caller":"ipamd/ipamd.go:641","msg":"IP pool '
+                       'stats: Total IPs/Prefixes = %d/0, AssignedIPs/CooldownIPs: %d/0, '
+                       'c.maxIPsPerENI = 14"}' % (iso(t).replace("Z", ".%03dZ" % (t % 1000)),
+                                                  total, min(assigned, total))))
     return out + (extra(pod, run, rng, window) if extra else [])
 
 
-def add_system_pods(b, created, aws_node_extra=None, coredns_nodes=None):
-    """aws-node, kube-proxy, CoreDNS and the CloudWatch agent and Fluent Bit on every node."""
+def add_system_pods(b, created, aws_node_extra=None, coredns_nodes=None, eni_cap=None):
+    """aws-node, kube-proxy, CoreDNS and the CloudWatch agent and Fluent Bit on every node.
+
+    `eni_cap` caps a node's address pool (node name -> addresses) when its subnet is full;
+    `aws_node_extra(pod, run, rng, window)` adds scenario lines to aws-node's log.
+    """
     region = b.region
     ecr = ECR.format(region=region)
 
@@ -149,6 +159,7 @@ def add_system_pods(b, created, aws_node_extra=None, coredns_nodes=None):
                   env=[{"name": "AWS_VPC_K8S_CNI_LOGLEVEL", "value": "DEBUG"},
                        {"name": "WARM_ENI_TARGET", "value": "1"},
                        {"name": "ENABLE_PREFIX_DELEGATION", "value": "false"},
+                       {"name": "AWS_VPC_K8S_CNI_LOG_FILE", "value": "stdout"},
                        {"name": "MY_NODE_NAME", "valueFrom": {"fieldRef": {
                            "apiVersion": "v1", "fieldPath": "spec.nodeName"}}}]),
         container("aws-eks-nodeagent", f"{ecr}/amazon/aws-network-policy-agent:v1.2.7-eksbuild.1",
@@ -157,7 +168,8 @@ def add_system_pods(b, created, aws_node_extra=None, coredns_nodes=None):
     ]
     daemonset(b, "kube-system", "aws-node", b.nodes, aws_node_specs, lambda node: {
         "aws-node": {"runs": long_run(node), "profile": _steady(0.004, 48 * MIB),
-                     "logs": lambda *a: _aws_node_lines(*a, extra=aws_node_extra)},
+                     "logs": lambda pod, c, i, run, rng, window: _aws_node_lines(
+                         b, eni_cap or {}, pod, run, rng, window, extra=aws_node_extra)},
         "aws-eks-nodeagent": {"runs": long_run(node), "profile": _steady(0.001, 26 * MIB)}},
         created=created, labels={"app.kubernetes.io/name": "aws-node", "k8s-app": "aws-node"},
         pod_spec={"hostNetwork": True, "priorityClassName": "system-node-critical",
@@ -251,7 +263,14 @@ def eks_view(b, *, created, endpoint_public, logging_enabled, nodegroups, addons
         "upgradePolicy": {"supportType": "STANDARD"},
     }
     b.eks = {"cluster": cluster, "nodegroups": [_nodegroup(b, ng) for ng in nodegroups],
-             "addons": [_addon(b, *a) for a in addons], **(extra or {})}
+             "addons": [_addon(b, *a) for a in addons],
+             # EC2 DescribeSubnets for the cluster's subnets: free addresses matter to the VPC CNI.
+             "subnets": [{"SubnetId": s["SubnetId"], "VpcId": vpc, "CidrBlock": s["CidrBlock"],
+                          "AvailabilityZone": s["AvailabilityZone"],
+                          "AvailableIpAddressCount": s["AvailableIpAddressCount"],
+                          "Tags": [{"Key": "Name", "Value": f"{b.cluster}-private-{s['AvailabilityZone']}"}]}
+                         for s in subnets],
+             **(extra or {})}
 
 
 def _nodegroup(b, ng):
@@ -267,8 +286,7 @@ def _nodegroup(b, ng):
         "amiType": "AL2023_x86_64_STANDARD",
         "nodeRole": f"arn:aws:iam::{b.account}:role/{b.cluster}-node-role",
         "labels": ng.get("labels", {}),
-        "resources": {"autoScalingGroups": [{"name": f"eks-{name}-{b.ids.uid()[:30]}"}]},
-        "diskSize": 100 if "launch_template" not in ng else None,
+        "resources": {"autoScalingGroups": [{"name": ng.get("asg") or f"eks-{name}-{b.ids.uid()}"}]},
         "health": {"issues": ng.get("issues", [])},
         "updateConfig": {"maxUnavailable": 1},
         "launchTemplate": {"name": f"eks-{name}", "version": "1",

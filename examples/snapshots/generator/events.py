@@ -87,10 +87,11 @@ def pod_lifecycle(rec, b, pod):
     """Scheduler and kubelet events for a pod, from its simulated runs."""
     if not pod.events:
         return
-    if pod.node:
-        rec.record(ref(pod), "Scheduled",
-                   f"Successfully assigned {pod.namespace}/{pod.name} to {pod.node.name}",
-                   [pod.scheduled], component="default-scheduler")
+    if not pod.node:
+        return
+    rec.record(ref(pod), "Scheduled",
+               f"Successfully assigned {pod.namespace}/{pod.name} to {pod.node.name}",
+               [pod.scheduled], component="default-scheduler")
     for c in pod.containers:
         _container_events(rec, b, pod, c)
     if pod.deleted is not None:

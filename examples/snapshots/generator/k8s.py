@@ -239,6 +239,8 @@ def pod_conditions(pod, t):
 
 
 def pod_status(b, pod, t):
+    if not pod.node:
+        return _unscheduled_status(pod)
     status = {"conditions": pod_conditions(pod, t),
               "containerStatuses": [container_status(b, pod, c, t) for c in pod.containers]}
     if pod.node:
@@ -251,6 +253,15 @@ def pod_status(b, pod, t):
     status["qosClass"] = qos_class(pod)
     status["startTime"] = iso(pod.scheduled + SECOND)
     return status
+
+
+def _unscheduled_status(pod):
+    """A pod the scheduler could not place: one condition and no container statuses."""
+    reason, message = pod.unschedulable
+    return {"conditions": [{"lastProbeTime": None, "lastTransitionTime": iso(pod.created + 30),
+                            "message": message, "reason": reason, "status": "False",
+                            "type": "PodScheduled"}],
+            "phase": "Pending", "qosClass": qos_class(pod)}
 
 
 def pod_object(b, pod, t):

@@ -90,7 +90,8 @@ def workload_series(b, samples):
                 pts = [(t, v[name]) for t, v in sorted(points.items()) if name in v]
                 if pts:
                     out.append(series(name, labels, pts))
-            alive = [t for t in b.grid if pod.exists_at(t)]
+            # kube-state-metrics reports containers only once the pod has a node.
+            alive = [t for t in b.grid if pod.exists_at(t) and pod.node]
             if alive:
                 out.append(series("restarts", labels, [(t, c.restarts_at(t)) for t in alive]))
             limit = c.spec["resources"].get("limits", {}).get("memory")

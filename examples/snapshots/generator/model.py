@@ -22,6 +22,7 @@ class Node:
     capacity_type: str  # ON_DEMAND or SPOT
     created: int
     subnet: str = ""  # CIDR of the node's subnet; the VPC CNI gives pods addresses from it
+    labels: dict = field(default_factory=dict)  # the node group's Kubernetes labels
     instance_id: str = ""
     uid: str = ""
     # CPU cores and bytes used outside pods (kubelet, containerd, the OS), for node utilisation.
@@ -93,6 +94,8 @@ class Pod:
     restart_policy: str = "Always"
     scheduled: int | None = None
     events: bool = True
+    # (reason, message) of the PodScheduled condition when the scheduler found no node.
+    unschedulable: tuple | None = None
 
     def exists_at(self, t):
         return self.created <= t and (self.gone is None or t < self.gone)

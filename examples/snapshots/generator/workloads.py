@@ -80,13 +80,14 @@ class Deployment:
         self.revisions.append(rev)
         return rev
 
-    def pod(self, rev, node, created, containers, *, ip="", deleted=None, name=None):
+    def pod(self, rev, node, created, containers, *, ip="", deleted=None, name=None,
+            unschedulable=None):
         pod = Pod(name=name or f"{rev.rs_name}-{self.b.ids.suffix()}", namespace=self.namespace,
                   node=node, created=created, workload=self.name,
                   containers=_spec_containers(containers, rev.specs),
                   owner=owner_ref("apps/v1", "ReplicaSet", rev.rs_name, rev.uid),
                   labels=rev.labels, annotations=rev.annotations, spec=rev.pod_spec, ip=ip,
-                  deleted=deleted)
+                  deleted=deleted, unschedulable=unschedulable)
         rev.pods.append(self.b.add_pod(pod))
         return pod
 

@@ -65,7 +65,8 @@ def _nodes(b):
     def node(name, ip, zone, zone_id, group, itype, ctype, created, subnet, **kw):
         return Node(name=f"{name}.eu-west-1.compute.internal", ip=ip, zone=zone, zone_id=zone_id,
                     nodegroup=group, instance_type=itype, capacity_type=ctype, created=created,
-                    subnet=subnet, **kw)
+                    subnet=subnet, labels={"workload": "batch" if ctype == "SPOT" else "general"},
+                    **kw)
     return [
         node("ip-10-0-12-101", "10.0.12.101", "eu-west-1a", "euw1-az2", "shop-general",
              "m6i.xlarge", "ON_DEMAND", NODES_ROTATED, "10.0.0.0/19"),
@@ -758,9 +759,11 @@ def _export_logs(pod, c, i, run, rng, window):
 
 
 def _eks(b):
-    subnets = [{"SubnetId": "subnet-0" + b.ids.hex(16), "CidrBlock": cidr, "AvailabilityZone": zone}
-               for cidr, zone in (("10.0.0.0/19", "eu-west-1a"), ("10.0.32.0/19", "eu-west-1b"),
-                                  ("10.0.64.0/19", "eu-west-1c"))]
+    subnets = [{"SubnetId": "subnet-0" + b.ids.hex(16), "CidrBlock": cidr, "AvailabilityZone": zone,
+                "AvailableIpAddressCount": free}
+               for cidr, zone, free in (("10.0.0.0/19", "eu-west-1a", 7918),
+                                        ("10.0.32.0/19", "eu-west-1b", 7842),
+                                        ("10.0.64.0/19", "eu-west-1c", 7951))]
     ids = [s["SubnetId"] for s in subnets]
     cluster.eks_view(b, created=CLUSTER_CREATED, endpoint_public=True,
                      logging_enabled=["api", "audit", "authenticator"],
