@@ -275,33 +275,39 @@ def _container_holds(item, root, docs, objects, series):
 
 
 def _field_holds(item, root, docs, objects, series):
+    """`path` of an object equals `equals`, or, with `absent: true`, is not set."""
     obj = objects.get((item.get("namespace", ""), item["object_kind"], item["name"]))
+    if obj is None:
+        return False
     value = obj
     for part in item["path"].split("."):
-        if value is None:
-            return False
         match = re.fullmatch(r"(\w+)\[(\w+)=([\w-]+)\]", part)
+        if value is None:
+            break
         if match:
             key, field, want = match.groups()
             value = next((x for x in value.get(key, []) if x.get(field) == want), None)
         else:
             value = value.get(part) if isinstance(value, dict) else None
-    return value == item["equals"]
+    return value is None if item.get("absent") else value == item["equals"]
 
 
 def _metric_holds(item, root, docs, objects, series):
-    """Mean after `at` is at least `factor` times the mean before it (`factor` < 1: falls)."""
-    at, factor = ms(item["at"]), item["factor"]
+    """Some matching series' mean after `at` is at least `factor` times its mean before; with
+    `max_factor` instead, every matching series stays below that many times its mean before."""
+    at = ms(item["at"])
+    ratios = []
     for row in series[item["family"]]:
         if row["name"] != item["name"] or not item["labels"].items() <= row["labels"].items():
             continue
         before = [v for t, v in zip(row["timestamps"], row["values"]) if t < at]
         after = [v for t, v in zip(row["timestamps"], row["values"]) if t >= at]
         if before and after:
-            b, a = sum(before) / len(before), sum(after) / len(after)
-            if (factor >= 1 and a >= factor * b) or (factor < 1 and a <= factor * b):
-                return True
-    return False
+            mean_before = sum(before) / len(before)
+            ratios.append(sum(after) / len(after) / mean_before if mean_before else math.inf)
+    if "max_factor" in item:
+        return bool(ratios) and max(ratios) <= item["max_factor"]
+    return any(r >= item["factor"] for r in ratios)
 
 
 def _log_holds(item, root, docs, objects, series):

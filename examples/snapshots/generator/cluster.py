@@ -286,6 +286,7 @@ def _nodegroup(b, ng):
         "amiType": "AL2023_x86_64_STANDARD",
         "nodeRole": f"arn:aws:iam::{b.account}:role/{b.cluster}-node-role",
         "labels": ng.get("labels", {}),
+        "taints": ng.get("taints"),
         "resources": {"autoScalingGroups": [{"name": ng.get("asg") or f"eks-{name}-{b.ids.uid()}"}]},
         "health": {"issues": ng.get("issues", [])},
         "updateConfig": {"maxUnavailable": 1},

@@ -405,9 +405,14 @@ def cronjob(b, namespace, name, *, schedule, every_minutes, created, specs, run_
     period = every_minutes * MINUTE
     first = (b.start - history * period) // period * period + period
     jobs = []
+    owner = owner_ref("batch/v1", "CronJob", name, uid)
     for i, start in enumerate(range(first, b.end, period)):
-        jobs.append(_job(b, namespace, name, uid, i, start, specs, run_for, node_for(i), ip_for(i),
-                         restart_policy))
+        job_name = f"{name}-{start // MINUTE}"
+        jobs.append(job(b, namespace, job_name, start=start, specs=specs,
+                        containers=run_for(i, start + 1500, b.rng_for(f"job/{job_name}")),
+                        node=node_for(i), ip=ip_for(i), labels={"app.kubernetes.io/name": name},
+                        owner=owner, restart_policy=restart_policy, workload=name,
+                        annotations={"batch.kubernetes.io/cronjob-scheduled-timestamp": iso(start)}))
     _retire_jobs(b, jobs, history)
     last = jobs[-1]
     done = [j for j in jobs if j["completed"] and j["completed"] <= b.end]
@@ -441,67 +446,72 @@ def cronjob(b, namespace, name, *, schedule, every_minutes, created, specs, run_
     return jobs
 
 
-def _job(b, namespace, cj_name, cj_uid, index, start, specs, run_for, node, ip, restart_policy):
-    job_name = f"{cj_name}-{start // MINUTE}"
+def job(b, namespace, name, *, start, specs, containers, node, ip, labels=None, owner=None,
+        annotations=None, restart_policy="Never", workload=None):
+    """A Job with its one pod, as a record for `render_job`; `owner` is its CronJob's reference,
+    if it has one. `containers` is {container: {runs, profile, logs}}."""
     uid = b.ids.uid()
-    labels = {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": job_name,
-              "controller-uid": uid, "job-name": job_name, "app.kubernetes.io/name": cj_name}
-    containers = run_for(index, start + 1500, b.rng_for(f"job/{job_name}"))
-    pod = b.add_pod(Pod(name=f"{job_name}-{b.ids.suffix()}", namespace=namespace, node=node,
-                        created=start + 200, workload=cj_name,
+    job_labels = {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
+                  "controller-uid": uid, "job-name": name, **(labels or {})}
+    pod = b.add_pod(Pod(name=f"{name}-{b.ids.suffix()}", namespace=namespace, node=node,
+                        created=start + 200, workload=workload or name,
                         containers=_spec_containers(containers, specs),
-                        owner=owner_ref("batch/v1", "Job", job_name, uid), labels=labels,
+                        owner=owner_ref("batch/v1", "Job", name, uid), labels=job_labels,
                         ip=ip, restart_policy=restart_policy))
     ends = [c.runs[-1].end for c in pod.containers if c.runs]
     completed = max(ends) + SECOND if ends and all(e is not None for e in ends) else None
-    return {"name": job_name, "uid": uid, "start": start, "pod": pod, "completed": completed,
-            "labels": labels, "cj_uid": cj_uid, "cj_name": cj_name, "namespace": namespace,
-            "specs": specs, "restart_policy": restart_policy}
+    return {"name": name, "uid": uid, "start": start, "pod": pod, "completed": completed,
+            "labels": job_labels, "owner": owner, "annotations": annotations or {},
+            "namespace": namespace, "specs": specs, "restart_policy": restart_policy}
+
+
+def render_job(b, record):
+    """The Job object, unless it was deleted before the capture, and the job controller's events."""
+    if record.get("deleted") is None or record["deleted"] > b.end:
+        b.add(_job_object(b, record))
+    rec_ref = {"apiVersion": "batch/v1", "kind": "Job", "name": record["name"],
+               "namespace": record["namespace"], "uid": record["uid"]}
+    b.events.record(rec_ref, "SuccessfulCreate", f"Created pod: {record['pod'].name}",
+                    [record["pod"].created], component="job-controller")
+    if record["completed"]:
+        b.events.record(rec_ref, "Completed", "Job completed", [record["completed"]],
+                        component="job-controller")
 
 
 def _retire_jobs(b, jobs, history):
     """Delete Jobs beyond the history limit (with their pods), then render those that remain."""
-    for i, job in enumerate(jobs):
+    for i, record in enumerate(jobs):
         newer_done = [j for j in jobs[i + 1:] if j["completed"]]
         if len(newer_done) >= history:
-            job["deleted"] = newer_done[history - 1]["completed"] + SECOND
-            job["pod"].deleted = job["deleted"]
-            job["pod"].gone = job["deleted"] + SECOND
-        if job.get("deleted") is None or job["deleted"] > b.end:
-            b.add(_job_object(b, job))
-        rec_ref = {"apiVersion": "batch/v1", "kind": "Job", "name": job["name"],
-                   "namespace": job["namespace"], "uid": job["uid"]}
-        b.events.record(rec_ref, "SuccessfulCreate", f"Created pod: {job['pod'].name}",
-                        [job["pod"].created], component="job-controller")
-        if job["completed"]:
-            b.events.record(rec_ref, "Completed", "Job completed", [job["completed"]],
-                            component="job-controller")
+            record["deleted"] = newer_done[history - 1]["completed"] + SECOND
+            record["pod"].deleted = record["deleted"]
+            record["pod"].gone = record["deleted"] + SECOND
+        render_job(b, record)
 
 
-def _job_object(b, job):
-    done = job["completed"] and job["completed"] <= b.end
-    md = meta(b, job["name"], job["namespace"], job["start"], labels=job["labels"], uid=job["uid"],
-              owner=owner_ref("batch/v1", "CronJob", job["cj_name"], job["cj_uid"]), generation=1,
-              updated=job["completed"] if done else job["start"],
-              annotations={"batch.kubernetes.io/cronjob-scheduled-timestamp": iso(job["start"])})
-    status = {"ready": 0 if done else 1, "startTime": iso(job["start"]), "terminating": 0,
+def _job_object(b, record):
+    done = record["completed"] and record["completed"] <= b.end
+    md = meta(b, record["name"], record["namespace"], record["start"], labels=record["labels"], uid=record["uid"],
+              owner=record["owner"], generation=1, updated=record["completed"] if done else record["start"],
+              annotations=record["annotations"])
+    status = {"ready": 0 if done else 1, "startTime": iso(record["start"]), "terminating": 0,
               "uncountedTerminatedPods": {}}
     if done:
-        status.update({"completionTime": iso(job["completed"]), "succeeded": 1, "conditions": [
-            {"lastProbeTime": iso(job["completed"]), "lastTransitionTime": iso(job["completed"]),
+        status.update({"completionTime": iso(record["completed"]), "succeeded": 1, "conditions": [
+            {"lastProbeTime": iso(record["completed"]), "lastTransitionTime": iso(record["completed"]),
              "message": "Reached expected number of succeeded pods", "reason": "CompletionsReached",
              "status": "True", "type": "SuccessCriteriaMet"},
-            {"lastProbeTime": iso(job["completed"]), "lastTransitionTime": iso(job["completed"]),
+            {"lastProbeTime": iso(record["completed"]), "lastTransitionTime": iso(record["completed"]),
              "message": "Reached expected number of succeeded pods", "reason": "CompletionsReached",
              "status": "True", "type": "Complete"}]})
     else:
         status["active"] = 1
     spec = {"backoffLimit": 2, "completionMode": "NonIndexed", "completions": 1,
             "manualSelector": False, "parallelism": 1, "podReplacementPolicy": "TerminatingOrFailed",
-            "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": job["uid"]}},
+            "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": record["uid"]}},
             "suspend": False,
-            "template": _template(job["labels"], {}, job["specs"],
-                                  {"restartPolicy": job["restart_policy"]})}
+            "template": _template(record["labels"], {}, record["specs"],
+                                  {"restartPolicy": record["restart_policy"]})}
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": md, "spec": spec,
             "status": dict(sorted(status.items()))}
 
