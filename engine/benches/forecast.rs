@@ -68,6 +68,14 @@ struct Tally {
     scale_sum: f64,
 }
 
+const METHODS: [Method; 5] = [
+    Method::SeasonalNaive,
+    Method::SeasonalMean,
+    Method::HoltWinters,
+    Method::HoltWintersMultiplicative,
+    Method::Blend,
+];
+
 fn main() {
     let path = std::env::args()
         .nth(1)
@@ -75,30 +83,8 @@ fn main() {
         .unwrap_or(DEFAULT_PATH.into());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let y = hourly(&text);
-    let methods = [
-        Method::SeasonalNaive,
-        Method::SeasonalMean,
-        Method::HoltWinters,
-        Method::HoltWintersMultiplicative,
-        Method::Blend,
-    ];
-    let mut tallies: Vec<Tally> = methods.iter().map(|_| Tally::default()).collect();
-    let (mut origins, mut weekly) = (0usize, 0usize);
     let started = Instant::now();
-    let mut o = HISTORY;
-    while o + HORIZON <= y.len() {
-        let (hist, actual) = (&y[o - HISTORY..o], &y[o..o + HORIZON]);
-        let scale = (WEEK..HISTORY)
-            .map(|t| (hist[t] - hist[t - WEEK]).abs())
-            .sum::<f64>()
-            / (HISTORY - WEEK) as f64;
-        weekly += usize::from(detect_period(hist, HOUR_MS as f64) == Some(WEEK));
-        for (method, tally) in methods.iter().zip(&mut tallies) {
-            score(hist, actual, scale, *method, tally);
-        }
-        origins += 1;
-        o += STRIDE;
-    }
+    let (tallies, origins, weekly) = evaluate(&y);
     let elapsed = started.elapsed().as_secs_f64();
     println!("NYC taxi, hourly sums of {path}");
     println!(
@@ -107,11 +93,38 @@ fn main() {
     );
     println!("every model uses the weekly period (m = 168); MASE scale: in-sample MAE of weekly");
     println!("seasonal-naive on each origin's history; 'pooled' = sum of MAEs / sum of scales\n");
+    print_table(&tallies);
+    println!("\n{} forecasts in {elapsed:.2} s", origins * METHODS.len());
+}
+
+/// Runs every method at every origin; returns the tallies, the origin count and how many
+/// origins' histories had a weekly season detected.
+fn evaluate(y: &[f64]) -> (Vec<Tally>, usize, usize) {
+    let mut tallies: Vec<Tally> = METHODS.iter().map(|_| Tally::default()).collect();
+    let (mut origins, mut weekly) = (0usize, 0usize);
+    let mut o = HISTORY;
+    while o + HORIZON <= y.len() {
+        let (hist, actual) = (&y[o - HISTORY..o], &y[o..o + HORIZON]);
+        let scale = (WEEK..HISTORY)
+            .map(|t| (hist[t] - hist[t - WEEK]).abs())
+            .sum::<f64>()
+            / (HISTORY - WEEK) as f64;
+        weekly += usize::from(detect_period(hist, HOUR_MS as f64) == Some(WEEK));
+        for (method, tally) in METHODS.iter().zip(&mut tallies) {
+            score(hist, actual, scale, *method, tally);
+        }
+        origins += 1;
+        o += STRIDE;
+    }
+    (tallies, origins, weekly)
+}
+
+fn print_table(tallies: &[Tally]) {
     println!(
         "{:<28} {:>10} {:>12} {:>12} {:>10} {:>10} {:>9}",
         "model", "MASE mean", "MASE median", "MASE pooled", "cover 80%", "cover 95%", "failures"
     );
-    for (method, t) in methods.iter().zip(&tallies) {
+    for (method, t) in METHODS.iter().zip(tallies) {
         let mut sorted = t.mase.clone();
         let median = eks_ops_engine::series::quantile(&mut sorted, 0.5).unwrap_or(f64::NAN);
         let mean = t.mase.iter().sum::<f64>() / t.mase.len().max(1) as f64;
@@ -127,7 +140,6 @@ fn main() {
             t.failures
         );
     }
-    println!("\n{} forecasts in {elapsed:.2} s", origins * methods.len());
 }
 
 /// Every model gets the weekly period the protocol names; detection is only reported.

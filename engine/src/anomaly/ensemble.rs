@@ -16,10 +16,10 @@
 //! Robust z-scores against a rolling median/MAD and a per-series calibrated tail were tried
 //! as further components and removed: on NAB they added more false alarms than detections.
 
+use super::counts::CountTail;
 use super::novelty::{RangeNovelty, RollingMoments};
 use super::season::Season;
 use super::shape::ShapeNovelty;
-use super::tail::ln_poisson_upper;
 use super::window::RollingWindow;
 use super::{AnomalyKind, Direction, SignalMode};
 
@@ -55,18 +55,8 @@ const SHAPE_RADIUS: f64 = 2.0;
 const SHAPE_HALF_LIFE: f64 = 2000.0;
 /// Samples in the robust band that gives the expected value and sigma.
 const BAND: usize = 256;
-/// Half-life (samples) of the count rate, and the look-elsewhere discount: at one test per
-/// sample a 1-in-10^4 tail happens every few days of minutely data, which is not news; a
-/// smaller discount (1-in-64) cost NAB's two count-like tweet series a dozen false alarms.
-const COUNT_HALF_LIFE: f64 = 64.0;
-/// Half-life (samples) of the moments that measure over-dispersion: long, so a burst raises
-/// the dispersion estimate for a good while after it.
-const DISPERSION_HALF_LIFE: f64 = 1024.0;
-const COUNT_LOOKS: f64 = 9.2;
 /// Events a windowed count feature must add to its record to be news.
 const COUNT_STEP: f64 = 2.0;
-/// Zero share above which an integer-valued signal is treated as counts in `Auto` mode.
-const COUNT_ZERO_SHARE: f64 = 0.5;
 
 /// One component's verdict on the newest sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,8 +93,6 @@ pub struct Limit {
 pub struct Ensemble {
     seen: usize,
     mode: SignalMode,
-    counts_candidate: bool,
-    zeros: usize,
     limit: Option<Limit>,
     values: RollingWindow,
     residuals: RollingWindow,
@@ -117,8 +105,7 @@ pub struct Ensemble {
     since_range: usize,
     last_range: f64,
     shape: ShapeNovelty,
-    rate: f64,
-    dispersion: (f64, f64),
+    counts: CountTail,
 }
 
 fn dir(v: f64) -> Direction {
@@ -148,8 +135,6 @@ impl Ensemble {
         Ensemble {
             seen: 0,
             mode,
-            counts_candidate: true,
-            zeros: 0,
             limit,
             values: RollingWindow::new(BAND),
             residuals: RollingWindow::new(BAND),
@@ -180,8 +165,7 @@ impl Ensemble {
                 WARMUP,
                 SHAPE_HALF_LIFE,
             ),
-            rate: 0.0,
-            dispersion: (0.0, 0.0),
+            counts: CountTail::default(),
         }
     }
 
@@ -250,11 +234,38 @@ impl Ensemble {
         self.short.push(x);
         self.long.push(x);
         self.spread.push(x);
-        // Listed in the order that names the event: the value itself explains a dip better
-        // than the spread it also disturbs, so the first feature to fire gives kind and
-        // direction while the largest overshoot gives the surprise.
+        let mut best: Option<Evidence> = None;
+        for (value, ready, kind, slot) in self.features(x, residual) {
+            let over = if ready {
+                self.ranges[slot].observe(value)
+            } else {
+                0.0
+            };
+            if over == 0.0 {
+                continue;
+            }
+            let surprise = RANGE_BASE + RANGE_GAIN * over.abs().min(10.0);
+            match best.as_mut() {
+                Some(b) => b.surprise = b.surprise.max(surprise),
+                None => {
+                    best = Some(Evidence {
+                        surprise,
+                        kind,
+                        direction: dir(over),
+                        eta_ms: None,
+                    })
+                }
+            }
+        }
+        self.hold(best)
+    }
+
+    /// (value, ready, kind, range slot), in the order that names the event: the value itself
+    /// explains a dip better than the spread it also disturbs, so the first feature to fire
+    /// gives kind and direction while the largest overshoot gives the surprise.
+    fn features(&self, x: f64, residual: f64) -> [(f64, bool, AnomalyKind, usize); 5] {
         let counts = self.mode == SignalMode::Counts;
-        let features = [
+        [
             (x, true, AnomalyKind::Spike, 0),
             (
                 self.short.mean(),
@@ -275,31 +286,14 @@ impl Ensemble {
                 AnomalyKind::VarianceChange,
                 3,
             ),
-        ];
-        let mut best: Option<Evidence> = None;
-        for (value, ready, kind, slot) in features {
-            if !ready {
-                continue;
-            }
-            let over = self.ranges[slot].observe(value);
-            if over == 0.0 {
-                continue;
-            }
-            let surprise = RANGE_BASE + RANGE_GAIN * over.abs().min(10.0);
-            match best.as_mut() {
-                Some(b) => b.surprise = b.surprise.max(surprise),
-                None => {
-                    best = Some(Evidence {
-                        surprise,
-                        kind,
-                        direction: dir(over),
-                        eta_ms: None,
-                    })
-                }
-            }
-        }
+        ]
+    }
+
+    /// Drops a range novelty that follows another within `RANGE_HOLD` samples, unless it
+    /// escalates; every novelty restarts the hold, so a climbing excursion is reported once.
+    fn hold(&mut self, novelty: Option<Evidence>) -> Option<Evidence> {
         self.since_range = self.since_range.saturating_add(1);
-        let e = best?;
+        let e = novelty?;
         let escalates = e.surprise >= ESCALATION * self.last_range;
         let held = self.since_range <= RANGE_HOLD && !escalates;
         self.since_range = 0;
@@ -332,48 +326,31 @@ impl Ensemble {
 
     fn count_evidence(&mut self, x: f64) -> Option<Evidence> {
         if self.seen < WARMUP {
-            self.counts_candidate &= x >= 0.0 && x.fract() == 0.0;
-            self.zeros += usize::from(x == 0.0);
-            self.rate += (x - self.rate) / (self.seen + 1) as f64;
-            let (m1, m2) = self.dispersion;
-            let n = (self.seen + 1) as f64;
-            self.dispersion = (m1 + (x - m1) / n, m2 + (x * x - m2) / n);
+            self.counts.warm(x);
             return None;
         }
         if self.mode == SignalMode::Auto {
-            let zero_share = self.zeros as f64 / WARMUP as f64;
-            let counts = self.counts_candidate && zero_share >= COUNT_ZERO_SHARE;
-            self.mode = if counts {
-                SignalMode::Counts
-            } else {
-                SignalMode::Gauge
-            };
-            if counts {
-                self.count_steps();
-            }
+            self.resolve_mode();
         }
-        if self.mode != SignalMode::Counts || x < 0.0 {
+        if self.mode != SignalMode::Counts {
             return None;
         }
-        // Quasi-Poisson: counts and rate shrink by the over-dispersion, so a signal whose
-        // bursts are routine (tweets, batch jobs) is not news at every burst.
-        let (m1, m2) = self.dispersion;
-        let phi = ((m2 - m1 * m1) / m1.max(1e-9)).max(1.0);
-        let lambda = self.rate.max(0.5 / COUNT_HALF_LIFE) / phi;
-        let k = x.round() / phi;
-        self.rate += (x - self.rate) * (1.0 - 0.5f64.powf(1.0 / COUNT_HALF_LIFE));
-        let a = 1.0 - 0.5f64.powf(1.0 / DISPERSION_HALF_LIFE);
-        self.dispersion = (m1 + (x - m1) * a, m2 + (x * x - m2) * a);
-        if k <= lambda {
-            return None;
-        }
-        let surprise = -ln_poisson_upper(k, lambda) - COUNT_LOOKS;
+        let surprise = self.counts.surprise(x);
         (surprise > 0.0).then_some(Evidence {
             surprise,
             kind: AnomalyKind::Spike,
             direction: Direction::Up,
             eta_ms: None,
         })
+    }
+
+    fn resolve_mode(&mut self) {
+        if self.counts.looks_like_counts() {
+            self.mode = SignalMode::Counts;
+            self.count_steps();
+        } else {
+            self.mode = SignalMode::Gauge;
+        }
     }
 
     /// In counts, a record of a windowed mean must add at least two events to the window, or

@@ -12,6 +12,7 @@
 //! are rates on the series' own history (how rarely new shapes appear, how far past its own
 //! range), so one threshold means the same on every series; 0.5 is about a 1-in-150 event.
 
+mod counts;
 pub mod ensemble;
 mod events;
 pub mod novelty;

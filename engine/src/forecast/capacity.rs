@@ -42,15 +42,7 @@ pub struct CapacityPlan {
 
 /// Reads `forecast` (which must carry timestamps, as [`super::forecast`] output does).
 pub fn plan(forecast: &Forecast, req: &CapacityRequest) -> Result<CapacityPlan, ForecastError> {
-    let valid = req.per_unit_capacity.is_finite()
-        && req.per_unit_capacity > 0.0
-        && req.target_utilisation > 0.0
-        && req.target_utilisation <= 1.0;
-    if !valid {
-        return Err(ForecastError::InvalidConfig(
-            "per-unit capacity must be positive and target utilisation in (0, 1]".into(),
-        ));
-    }
+    validate(req)?;
     let demand = planned_demand(forecast, req.interval_level)?;
     if demand.is_empty() || demand.len() != forecast.timestamps.len() {
         return Err(ForecastError::InvalidConfig(
@@ -83,6 +75,20 @@ pub fn plan(forecast: &Forecast, req: &CapacityRequest) -> Result<CapacityPlan, 
         shortfall_ts_ms,
         scale_by_ms: shortfall_ts_ms.map(|t| t.saturating_sub(req.lead_time_ms.max(0))),
     })
+}
+
+fn validate(req: &CapacityRequest) -> Result<(), ForecastError> {
+    let valid = req.per_unit_capacity.is_finite()
+        && req.per_unit_capacity > 0.0
+        && req.target_utilisation > 0.0
+        && req.target_utilisation <= 1.0;
+    if valid {
+        Ok(())
+    } else {
+        Err(ForecastError::InvalidConfig(
+            "per-unit capacity must be positive and target utilisation in (0, 1]".into(),
+        ))
+    }
 }
 
 fn planned_demand(forecast: &Forecast, level: Option<f64>) -> Result<Vec<f64>, ForecastError> {
