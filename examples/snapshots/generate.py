@@ -17,10 +17,12 @@ sys.path.insert(0, str(HERE))
 # The server embeds this directory (include_dir!), so leave no __pycache__ behind in it.
 sys.dont_write_bytecode = True
 
-from generator.scenarios import checkout_oom, cni_ip_exhaustion, noisy_neighbour  # noqa: E402
+from generator.scenarios import (  # noqa: E402
+    checkout_oom, cni_ip_exhaustion, missing_configmap_key, noisy_neighbour)
 
 SCENARIOS = {"checkout-oom": checkout_oom.build, "cni-ip-exhaustion": cni_ip_exhaustion.build,
-             "noisy-neighbour": noisy_neighbour.build}
+             "noisy-neighbour": noisy_neighbour.build,
+             "missing-configmap-key": missing_configmap_key.build}
 
 
 def main():

@@ -149,11 +149,16 @@ class Deployment:
         return sum(1 for p in self.pods() if _live(p, t) and _ready(p, t))
 
     def _last_flip(self, predicate):
-        """Last time `predicate` changed value, scanning the window at 5 s steps."""
+        """Last time `predicate` changed value, scanning the window at 5 s steps; when it held
+        all window, when the pods serving at the window's start became ready."""
         t, now = self.b.end, predicate(self.b.end)
         while t > self.b.start and predicate(t - 5 * SECOND) == now:
             t -= 5 * SECOND
-        return t if t > self.b.start else self.revisions[-1].created + 30 * SECOND
+        if t > self.b.start:
+            return t
+        ready = [r.start + r.ready_after for p in self.pods() if _live(p, self.b.start)
+                 for c in p.containers for r in c.runs[:1]]
+        return max(ready) if ready else self.created
 
     def _progressed(self):
         latest = self.revisions[-1]
