@@ -6,8 +6,9 @@
 //! - range novelty on five features (value, 4-sample mean, 24-sample mean, 48-sample spread,
 //!   seasonal residual): the first time a signal goes somewhere new. Value alone: 53; five
 //!   features: 60; with the hold after a novelty: 65.
-//! - shape novelty ([`super::shape`]): the first time the signal moves in a new way inside its
-//!   known range (a missing daily peak, a flat stretch): +3 to +6. The whole ensemble: 70.
+//! - shape novelty ([`super::shape`]) at two time scales: the first time the signal moves in
+//!   a new way inside its known range (a missing daily peak, a flat stretch): +5 to +7. The
+//!   whole ensemble: 72.
 //! - a Poisson tail for counting signals (restarts, event counts), which are mostly zero and
 //!   where "one more than usual" is what matters.
 //! - time to a configured limit for a rising signal (the slow leak), which only a caller that
@@ -47,9 +48,11 @@ const RANGE_HOLD: usize = 20;
 const SHORT_MEAN: usize = 4;
 const LONG_MEAN: usize = 24;
 const SPREAD: usize = 48;
-/// Shape novelty: samples averaged per step, steps per shape, vigilance radius (in asinh
-/// units of the warm-up spread) and half-life (steps) of the new-shape rate.
-const SHAPE_BLOCK: usize = 4;
+/// Shape novelty at two time scales: samples averaged per step (4 and 12, so shapes span 32
+/// and 96 samples; the second scale added ~2 NAB points, mostly tweets), steps per shape,
+/// vigilance radius (in asinh units of the warm-up spread) and half-life (steps) of the
+/// new-shape rate.
+const SHAPE_BLOCKS: [usize; 2] = [4, 12];
 const SHAPE_WIDTH: usize = 8;
 const SHAPE_RADIUS: f64 = 2.0;
 const SHAPE_HALF_LIFE: f64 = 2000.0;
@@ -104,7 +107,7 @@ pub struct Ensemble {
     ranges: Vec<RangeNovelty>,
     since_range: usize,
     last_range: f64,
-    shape: ShapeNovelty,
+    shapes: [ShapeNovelty; 2],
     counts: CountTail,
 }
 
@@ -158,13 +161,9 @@ impl Ensemble {
                 .collect(),
             since_range: usize::MAX,
             last_range: 0.0,
-            shape: ShapeNovelty::new(
-                SHAPE_BLOCK,
-                SHAPE_WIDTH,
-                SHAPE_RADIUS,
-                WARMUP,
-                SHAPE_HALF_LIFE,
-            ),
+            shapes: SHAPE_BLOCKS.map(|block| {
+                ShapeNovelty::new(block, SHAPE_WIDTH, SHAPE_RADIUS, WARMUP, SHAPE_HALF_LIFE)
+            }),
             counts: CountTail::default(),
         }
     }
@@ -305,7 +304,11 @@ impl Ensemble {
     }
 
     fn shape_evidence(&mut self, x: f64, band: Option<Band>) -> Option<Evidence> {
-        let surprise = self.shape.observe(x);
+        let surprise = self
+            .shapes
+            .iter_mut()
+            .map(|s| s.observe(x))
+            .fold(0.0, f64::max);
         if surprise <= 0.0 {
             return None;
         }
