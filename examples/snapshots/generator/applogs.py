@@ -68,8 +68,9 @@ class AppLog:
 def spring_startup(app, version, main_class, *, boot_seconds=9.0, extra=()):
     """Spring Boot start-up lines, spread over `boot_seconds`."""
     steps = [
-        (0.9, "INFO", f"c.s.{app}.{main_class}", f"Starting {main_class} v{version} using Java "
-                                                  "21.0.5 with PID 1 (/app/app.jar started by app in /app)"),
+        (0.9, "INFO", f"c.s.{app}.{main_class}",
+         f"Starting {main_class} v{version} using Java 21.0.5 with PID 1 "
+         "(/app/app.jar started by app in /app)"),
         (0.95, "INFO", f"c.s.{app}.{main_class}", 'The following 1 profile is active: "prod"'),
         (3.1, "INFO", "o.s.b.w.embedded.tomcat.TomcatWebServer", "Tomcat initialized with port 8080 (http)"),
         (4.2, "INFO", "com.zaxxer.hikari.HikariDataSource", "HikariPool-1 - Starting..."),
@@ -78,7 +79,8 @@ def spring_startup(app, version, main_class, *, boot_seconds=9.0, extra=()):
         (boot_seconds - 0.4, "INFO", "o.s.b.w.embedded.tomcat.TomcatWebServer",
          "Tomcat started on port 8080 (http) with context path '/'"),
         (boot_seconds, "INFO", f"c.s.{app}.{main_class}",
-         f"Started {main_class} in {boot_seconds:.3f} seconds (process running for {boot_seconds + 0.6:.3f})"),
+         f"Started {main_class} in {boot_seconds:.3f} seconds "
+         f"(process running for {boot_seconds + 0.6:.3f})"),
     ]
     return [(int(s * SECOND), lvl, lg, msg) for s, lvl, lg, msg in steps]
 

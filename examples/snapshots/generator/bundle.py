@@ -104,6 +104,12 @@ class Bundle:
                        "latency_p99_seconds"):
             self.service_series.append(metrics.series(signal, labels, [(t, v[signal]) for t, v in rows]))
 
+    def first_above(self, service, signal, threshold):
+        """First sample time at which a Service signal exceeds `threshold`."""
+        row = next(r for r in self.service_series
+                   if r["name"] == signal and r["labels"]["service"] == service)
+        return next(t for t, v in zip(row["timestamps"], row["values"]) if v > threshold)
+
     def pod_by_name(self, name):
         return next(p for p in self.pods if p.name == name)
 

@@ -3,7 +3,6 @@ Cost Explorer results."""
 
 from .bundle import INSTANCE_TYPES
 from .clock import DAY, HOUR, MINUTE, SECOND, day, iso
-from .events import ref
 from .k8s import container, http_probe, meta
 from .model import Run
 from .signals import MIB, Profile
@@ -163,8 +162,8 @@ def add_system_pods(b, created, aws_node_extra=None, coredns_nodes=None, eni_cap
                        {"name": "MY_NODE_NAME", "valueFrom": {"fieldRef": {
                            "apiVersion": "v1", "fieldPath": "spec.nodeName"}}}]),
         container("aws-eks-nodeagent", f"{ecr}/amazon/aws-network-policy-agent:v1.2.7-eksbuild.1",
-                  requests={"cpu": "25m"}, args=["--enable-ipv6=false",
-                                                  "--enable-network-policy=false"]),
+                  requests={"cpu": "25m"},
+                  args=["--enable-ipv6=false", "--enable-network-policy=false"]),
     ]
     daemonset(b, "kube-system", "aws-node", b.nodes, aws_node_specs, lambda node: {
         "aws-node": {"runs": long_run(node), "profile": _steady(0.004, 48 * MIB),
@@ -229,8 +228,8 @@ def _coredns(b, created, nodes, ecr):
 
 
 def _coredns_lines(run, rng):
-    return [(run.start + 200, ".:53"), (run.start + 210, "[INFO] plugin/reload: Running configuration "
-                                                          f"SHA512 = {rng.getrandbits(256):064x}"),
+    reload = f"[INFO] plugin/reload: Running configuration SHA512 = {rng.getrandbits(256):064x}"
+    return [(run.start + 200, ".:53"), (run.start + 210, reload),
             (run.start + 220, "CoreDNS-1.12.3"), (run.start + 230, "linux/amd64, go1.24.6, 58aba77a")]
 
 
@@ -346,4 +345,3 @@ def node_event(b, node, reason, message, times, type="Warning", component="kubel
     b.events.record({"kind": "Node", "name": node.name, "uid": node.name, "apiVersion": "v1",
                      "namespace": "default"}, reason, message, times, type=type,
                     component=component, host=node.name)
-

@@ -8,7 +8,7 @@ shows up in its node's utilisation.
 
 import re
 
-from .clock import MINUTE, grid
+from .clock import MINUTE
 
 UNITS = {
     "cpu_usage_cores": ("cores", 4),

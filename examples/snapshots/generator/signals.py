@@ -74,3 +74,15 @@ class Profile:
     def _throttled(self, cpu, rng):
         busy = max(0.0, cpu / self.cpu_limit - 0.55)
         return min(0.95, max(0.0, self.throttle + 1.4 * busy * busy + rng.gauss(0, 0.004)))
+
+
+def steady_service(rate, p50, *, errors=0.0003, p90=2.2, p99=6.0):
+    """Request signals of a healthy Service: `rate(t)` requests/s, a trickle of errors, latency
+    quantiles at fixed multiples of the median."""
+    def fn(t, rng):
+        return {"request_rate": rate(t) * (1 + rng.gauss(0, 0.03)),
+                "error_rate": max(0.0, errors + rng.gauss(0, errors / 3)),
+                "latency_p50_seconds": p50 * rng.lognormvariate(0, 0.05),
+                "latency_p90_seconds": p50 * p90 * rng.lognormvariate(0, 0.07),
+                "latency_p99_seconds": p50 * p99 * rng.lognormvariate(0, 0.12)}
+    return fn

@@ -394,7 +394,8 @@ def configmap(b, namespace, name, data, *, created, updated=None, manager="kubec
 def _managed(manager, t, keys, annotations):
     fields = {"f:data": {".": {}, **{f"f:{k}": {} for k in keys}}}
     if annotations:
-        fields["f:metadata"] = {"f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}}
+        fields["f:metadata"] = {"f:annotations": {
+            ".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}}
     return {"apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": fields, "manager": manager,
             "operation": "Update", "time": iso(t)}
 
@@ -496,8 +497,9 @@ def _retire_jobs(b, jobs, history):
 
 def _job_object(b, record):
     done = record["completed"] and record["completed"] <= b.end
-    md = meta(b, record["name"], record["namespace"], record["start"], labels=record["labels"], uid=record["uid"],
-              owner=record["owner"], generation=1, updated=record["completed"] if done else record["start"],
+    md = meta(b, record["name"], record["namespace"], record["start"], labels=record["labels"],
+              uid=record["uid"], owner=record["owner"], generation=1,
+              updated=record["completed"] if done else record["start"],
               annotations=record["annotations"])
     status = {"ready": 0 if done else 1, "startTime": iso(record["start"]), "terminating": 0,
               "uncountedTerminatedPods": {}}

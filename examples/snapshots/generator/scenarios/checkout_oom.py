@@ -16,7 +16,7 @@ from ..events import ref
 from ..k8s import container, env_value, http_probe, meta
 from ..metrics import per_minute, series
 from ..model import Node, Run
-from ..signals import MIB, Profile, diurnal, wobble
+from ..signals import MIB, Profile, diurnal, steady_service, wobble
 from ..workloads import Deployment, cronjob, service, statefulset
 from .leak import LIMIT, LeakSimulation, Replica
 
@@ -147,7 +147,8 @@ class Shop:
                  (env_value("PROMO_CACHE_ENABLED", "true"),
                   env_value("PROMO_CACHE_WARMUP_MAX_ENTRIES", "150000")))):
             labels = {"app.kubernetes.io/part-of": "shop", "app.kubernetes.io/version": version}
-            revs[number] = dep.revision(number, created, [self._checkout_spec(version, self._checkout_env(env))],
+            spec = self._checkout_spec(version, self._checkout_env(env))
+            revs[number] = dep.revision(number, created, [spec],
                                         pod_labels=labels, change_cause=cause,
                                         pod_annotations={"prometheus.io/port": "8080",
                                                          "prometheus.io/scrape": "true"})
@@ -428,10 +429,13 @@ class Shop:
     def _service_metrics(self):
         self.b.service("shop", "checkout", self._checkout_signals)
         self.b.service("shop", "frontend", self._frontend_signals)
-        self.b.service("shop", "cart", _steady_signals(lambda t: 0.55 * frontend_rate(t), 0.018, 5.5))
-        self.b.service("shop", "catalog", _steady_signals(lambda t: 1.3 * frontend_rate(t), 0.011, 7.0))
-        self.b.service("shop", "payments", _steady_signals(
-            lambda t: self._payments_load(t) * checkout_rate(ROLLOUT) * 0.97, 0.14, 3.2))
+        steady = {"errors": 0.0006, "p90": 2.4}
+        self.b.service("shop", "cart", steady_service(lambda t: 0.55 * frontend_rate(t), 0.018,
+                                                      p99=5.5, **steady))
+        self.b.service("shop", "catalog", steady_service(lambda t: 1.3 * frontend_rate(t), 0.011,
+                                                         p99=7.0, **steady))
+        self.b.service("shop", "payments", steady_service(
+            lambda t: self._payments_load(t) * checkout_rate(ROLLOUT) * 0.97, 0.14, p99=3.2, **steady))
         self._alb_metrics()
 
     def _checkout_signals(self, t, rng):
@@ -538,7 +542,7 @@ class Shop:
     # --- expected answer ------------------------------------------------------------------
 
     def _evidence(self, rev8, first_oom):
-        symptom = self._first_above("frontend", "error_rate", 0.01)
+        symptom = self.b.first_above("frontend", "error_rate", 0.01)
         return [
             {"kind": "container", "namespace": "shop", "pod_prefix": rev8.rs_name,
              "state": "terminated", "reason": "OOMKilled", "exit_code": 137},
@@ -555,14 +559,10 @@ class Shop:
              "labels": {"service": "frontend"}, "at": iso(symptom), "factor": 5.0},
             {"kind": "metric", "family": "service", "name": "latency_p99_seconds",
              "labels": {"service": "frontend"}, "at": iso(first_oom), "factor": 3.0},
-            {"kind": "log", "path_contains": "checkout", "contains": "java.lang.OutOfMemoryError: Java heap space"},
+            {"kind": "log", "path_contains": "checkout",
+             "contains": "java.lang.OutOfMemoryError: Java heap space"},
             {"kind": "log", "path_contains": "checkout", "contains": "GC pressure"},
         ]
-
-    def _first_above(self, service, signal, threshold):
-        row = next(r for r in self.b.service_series
-                   if r["name"] == signal and r["labels"]["service"] == service)
-        return next(t for t, v in zip(row["timestamps"], row["values"]) if v > threshold)
 
     def expected(self):
         b = self.b
@@ -594,11 +594,11 @@ class Shop:
             "symptoms": [
                 {"kind": "Service", "namespace": "shop", "name": "frontend",
                  "signal": "latency_p99_seconds",
-                 "onset": iso(self._first_above("frontend", "latency_p99_seconds", 1.0))},
+                 "onset": iso(self.b.first_above("frontend", "latency_p99_seconds", 1.0))},
                 {"kind": "Service", "namespace": "shop", "name": "frontend", "signal": "error_rate",
-                 "onset": iso(self._first_above("frontend", "error_rate", 0.01))},
+                 "onset": iso(self.b.first_above("frontend", "error_rate", 0.01))},
                 {"kind": "Service", "namespace": "shop", "name": "checkout", "signal": "error_rate",
-                 "onset": iso(self._first_above("checkout", "error_rate", 0.01)),
+                 "onset": iso(self.b.first_above("checkout", "error_rate", 0.01)),
                  "first_without_endpoints": iso(outage)},
             ],
             "pods": [p.name for p in self.checkout_pods],
@@ -607,7 +607,8 @@ class Shop:
                 {"component": {"kind": "Deployment", "namespace": "shop", "name": "cart"},
                  "kind": "jvm-memory-sawtooth", "note": "G1 sawtooth with slow growth; no restarts"},
                 {"component": {"kind": "Deployment", "namespace": "shop", "name": "catalog"},
-                 "kind": "readiness-probe-warning", "note": "Unhealthy events since 10:14, before the incident"},
+                 "kind": "readiness-probe-warning",
+                 "note": "Unhealthy events since 10:14, before the incident"},
                 {"component": {"kind": "Node", "name": self.c.name},
                  "kind": "steady-high-cpu", "note": "about 80% all window, from PostgreSQL"},
                 {"component": {"kind": "CronJob", "namespace": "shop", "name": "order-export"},
@@ -634,17 +635,6 @@ class CheckoutProfile(Profile):
         out["cpu_usage_cores"] = min(1.0, out["cpu_usage_cores"] + gc)
         out["cpu_throttled_ratio"] = min(0.95, out["cpu_throttled_ratio"] + 0.6 * gc)
         return out
-
-
-def _steady_signals(rate, p50, p99_over_p50):
-    """A healthy service: latency quantiles at fixed ratios, a trickle of errors."""
-    def fn(t, rng):
-        return {"request_rate": rate(t) * (1 + rng.gauss(0, 0.025)),
-                "error_rate": max(0.0, 0.0006 + rng.gauss(0, 0.0002)),
-                "latency_p50_seconds": p50 * rng.lognormvariate(0, 0.05),
-                "latency_p90_seconds": p50 * 2.4 * rng.lognormvariate(0, 0.07),
-                "latency_p99_seconds": p50 * p99_over_p50 * rng.lognormvariate(0, 0.12)}
-    return fn
 
 
 def _order_line(rng, t):
@@ -714,7 +704,8 @@ def _redis_logs(pod, c, i, run, rng, window):
     while t < window[1]:
         stamp = _redis_time(t)
         out += [(t, f"1:M {stamp} * 100 changes in 300 seconds. Saving..."),
-                (t + 2, f"1:M {_redis_time(t + 2)} * Background saving started by pid {rng.randrange(200, 9000)}"),
+                (t + 2, f"1:M {_redis_time(t + 2)} * Background saving started by pid "
+                        f"{rng.randrange(200, 9000)}"),
                 (t + 900, f"1:C {_redis_time(t + 900)} * DB saved on disk"),
                 (t + 990, f"1:M {_redis_time(t + 990)} * Background saving terminated with success")]
         t += 5 * MINUTE
@@ -737,7 +728,8 @@ def _postgres_logs(pod, c, i, run, rng, window):
         stamp_end = iso(end).replace("T", " ").replace("Z", f".{end % 1000:03d} UTC")
         out.append((end, f"{stamp_end} [61] LOG:  checkpoint complete: wrote {buffers} buffers "
                          f"({buffers / 163.84:.1f}%); 0 WAL file(s) added, 0 removed, 2 recycled; "
-                         f"write={(end - t) / 1000 - 0.4:.3f} s, sync=0.041 s, total={(end - t) / 1000:.3f} s"))
+                         f"write={(end - t) / 1000 - 0.4:.3f} s, sync=0.041 s, "
+                         f"total={(end - t) / 1000:.3f} s"))
         t += 5 * MINUTE
     return out
 
@@ -779,4 +771,3 @@ def _eks(b):
                           "instance_types": ["m6a.xlarge", "m6i.xlarge", "m5.xlarge"],
                           "subnets": ids, "labels": {"workload": "batch"}}],
                      addons=cluster.standard_addons(b, CLUSTER_CREATED))
-

@@ -18,7 +18,7 @@ from ..clock import HOUR, MINUTE, SECOND, iso, ms
 from ..events import ref
 from ..k8s import container, env_value, http_probe
 from ..model import Node, Run
-from ..signals import MIB, Profile, diurnal, wobble
+from ..signals import MIB, Profile, diurnal, steady_service, wobble
 from ..workloads import Deployment, cronjob, hpa, service
 
 CAPTURED = "2026-11-18T09:15:00Z"
@@ -84,7 +84,7 @@ class Ingest:
                                      and p.ip != node.ip and p.exists_at(b.end))
         self._decoy_events()
         b.service("ingest", "ingest-api", self._api_signals)
-        b.service("ingest", "schema-registry", _steady(lambda t: 310 * diurnal(t, 15, 0.2), 0.004))
+        b.service("ingest", "schema-registry", steady_service(lambda t: 310 * diurnal(t, 15, 0.2), 0.004))
         self._eks()
         cluster.cost_report(b, {
             "Amazon Elastic Compute Cloud - Compute": 288.0, "EC2 - Other": 41.5,
@@ -306,7 +306,7 @@ class Ingest:
                 "profile": Profile(0.04, 61 * MIB, noise=0.12, rx=90_000, tx=95_000),
                 "logs": AppLog(zap, templates=[(1, "INFO", "geo/db.go:51", lambda rng, t: (
                     "geoip database up to date", {"build": "2026-11-17"}))], per_minute=0.1)}},
-                ip=b.pod_ip(node))
+                    ip=b.pod_ip(node))
         dep.finish()
 
     def _schema_registry(self):
@@ -330,7 +330,8 @@ class Ingest:
                                    rx=60_000, tx=90_000, phase=0.5 * i),
                 "logs": AppLog(spring("schema-registry"), templates=[
                     (3, "INFO", "i.c.k.s.rest.RequestLogFilter", lambda rng, t:
-                     f'"GET /subjects/ingest-events-value/versions/latest HTTP/1.1" 200 {rng.randrange(800, 1300)}'),
+                     '"GET /subjects/ingest-events-value/versions/latest HTTP/1.1" 200 '
+                     f"{rng.randrange(800, 1300)}"),
                     (1, "INFO", "o.a.k.c.c.i.AbstractCoordinator", lambda rng, t:
                      "[Schema registry clientId=sr-1, groupId=schema-registry] Successfully joined group")],
                     per_minute=0.5)}}, ip=b.pod_ip(node)))
@@ -510,7 +511,7 @@ class Ingest:
 
     def _expected(self):
         first_failure = min(min(ts) for ts in self.sandbox_retries.values())
-        symptom = _first_above(self.b, "ingest-api", "latency_p99_seconds", 0.5)
+        symptom = self.b.first_above("ingest-api", "latency_p99_seconds", 0.5)
         return {
             "scenario": self.b.name, "cluster": self.b.cluster, "captured_at": iso(self.b.end),
             "root_cause": {
@@ -533,7 +534,8 @@ class Ingest:
                 {"kind": "Service", "namespace": "ingest", "name": "ingest-api",
                  "signal": "latency_p99_seconds", "onset": iso(symptom)},
                 {"kind": "Service", "namespace": "ingest", "name": "ingest-api",
-                 "signal": "error_rate", "onset": iso(_first_above(self.b, "ingest-api", "error_rate", 0.01))},
+                 "signal": "error_rate",
+                 "onset": iso(self.b.first_above("ingest-api", "error_rate", 0.01))},
             ],
             "pods": sorted(p.name for p in self.stuck + self.pending),
             "evidence": [
@@ -600,20 +602,3 @@ def _compaction_logs(pod, c, i, run, rng, window):
             line(t + 95_000, "WARN", "S3 SlowDown on PUT, backing off 800ms")]
     return rows + [line(run.end - 700, "INFO", f"compacted {rng.randrange(800, 2600)} files "
                                                f"into {rng.randrange(30, 90)}")]
-
-
-def _steady(rate, p50):
-    def fn(t, rng):
-        return {"request_rate": rate(t) * (1 + rng.gauss(0, 0.03)),
-                "error_rate": max(0.0, 0.0003 + rng.gauss(0, 0.0001)),
-                "latency_p50_seconds": p50 * rng.lognormvariate(0, 0.05),
-                "latency_p90_seconds": p50 * 2.2 * rng.lognormvariate(0, 0.07),
-                "latency_p99_seconds": p50 * 6 * rng.lognormvariate(0, 0.12)}
-    return fn
-
-
-def _first_above(b, service, signal, threshold):
-    row = next(r for r in b.service_series
-               if r["name"] == signal and r["labels"]["service"] == service)
-    return next(t for t, v in zip(row["timestamps"], row["values"]) if v > threshold)
-

@@ -19,7 +19,7 @@ from ..clock import HOUR, MINUTE, SECOND, iso, ms
 from ..events import ref
 from ..k8s import container, env_from_configmap, env_value, http_probe
 from ..model import Node, Run
-from ..signals import MIB, Profile, diurnal, wobble
+from ..signals import MIB, Profile, diurnal, steady_service, wobble
 from ..workloads import Deployment, configmap, cronjob, service
 
 CAPTURED = "2026-11-17T11:00:00Z"
@@ -220,8 +220,8 @@ class Payments:
                 rows.append((t, "WARN", "c.p.payments.psp.AdyenClient",
                              f"PSP authorise took {ms_text(rng, 2300)} ms (timeout 3000 ms)", {}))
             return rows
-        return AppLog(spring("payments"), startup=spring_startup("payments", "9.4.2",
-                                                                  "PaymentsApplication"),
+        startup = spring_startup("payments", "9.4.2", "PaymentsApplication")
+        return AppLog(spring("payments"), startup=startup,
                       templates=[
                           (8, "INFO", "c.p.payments.api.PaymentController", lambda rng, t:
                            f"payment {rng.getrandbits(48):012x} AUTHORISED amount="
@@ -260,7 +260,8 @@ class Payments:
         dep.finish()
         service(b, "payments", "ledger", pods, port=80, target_port=8080,
                 created=ms("2024-05-13T09:10:00Z"))
-        b.service("payments", "ledger", _steady(lambda t: 0.9 * payment_rate(t), 0.011))
+        b.service("payments", "ledger", steady_service(
+            lambda t: 0.9 * payment_rate(t), 0.011, errors=0.0002, p90=2.1, p99=5.5))
 
     def _risk_cache(self):
         b = self.b
@@ -378,16 +379,6 @@ class Payments:
         }
 
 
-def _steady(rate, p50):
-    def fn(t, rng):
-        return {"request_rate": rate(t) * (1 + rng.gauss(0, 0.03)),
-                "error_rate": max(0.0, 0.0002 + rng.gauss(0, 0.0001)),
-                "latency_p50_seconds": p50 * rng.lognormvariate(0, 0.05),
-                "latency_p90_seconds": p50 * 2.1 * rng.lognormvariate(0, 0.07),
-                "latency_p99_seconds": p50 * 5.5 * rng.lognormvariate(0, 0.12)}
-    return fn
-
-
 def _settlement_logs(pod, c, i, run, rng, window):
     t = run.start + 400
     return [(t, f"{iso(t)} INFO settlement: building report for the last 20 minutes"),
@@ -397,6 +388,3 @@ def _settlement_logs(pod, c, i, run, rng, window):
                         "using yesterday's fees"),
             (run.end - 500, f"{iso(run.end - 500)} INFO settlement: report written "
                             f"({rng.randrange(900, 3000)} rows)")]
-
-
-

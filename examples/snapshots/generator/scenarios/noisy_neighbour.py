@@ -17,7 +17,7 @@ from ..clock import HOUR, MINUTE, SECOND, iso, ms
 from ..events import ref
 from ..k8s import container, env_value, http_probe
 from ..model import Node, Run
-from ..signals import MIB, Profile, diurnal, wobble
+from ..signals import MIB, Profile, diurnal, steady_service, wobble
 from ..workloads import Deployment, cronjob, job, render_job, service
 
 CAPTURED = "2026-11-19T20:40:00Z"
@@ -207,7 +207,7 @@ class Media:
                         "Liveness probe failed: HTTP probe failed with statuscode: 503",
                         [ms("2026-11-19T19:44:04Z"), ms("2026-11-19T19:44:14Z")],
                         type="Warning", host=self.n1.name)
-        b.service("media", "catalog", _steady(lambda t: 0.7 * api_rate(t), 0.012))
+        b.service("media", "catalog", steady_service(lambda t: 0.7 * api_rate(t), 0.012))
 
     def _playback(self):
         b = self.b
@@ -235,7 +235,7 @@ class Media:
         dep.finish()
         service(b, "media", "playback-session", pods, port=80, target_port=8080,
                 created=ms("2025-01-20T10:00:00Z"))
-        b.service("media", "playback-session", _steady(lambda t: 0.3 * api_rate(t), 0.008))
+        b.service("media", "playback-session", steady_service(lambda t: 0.3 * api_rate(t), 0.008))
 
     def _thumbnailer(self):
         b = self.b
@@ -278,7 +278,7 @@ class Media:
 
     def _expected(self):
         onset = self.start
-        symptom = _first_above(self.b, "api", "latency_p99_seconds", 0.4)
+        symptom = self.b.first_above("api", "latency_p99_seconds", 0.4)
         others = [p for p in self.api_pods if p is not self.victim]
         return {
             "scenario": self.b.name, "cluster": self.b.cluster, "captured_at": iso(self.b.end),
@@ -339,22 +339,6 @@ def _cost_shape(day_index, service):
     if service == "AWS Elemental MediaConvert":
         return 0.0 if day_index >= 27 else 1.0
     return 1.0
-
-
-def _steady(rate, p50):
-    def fn(t, rng):
-        return {"request_rate": rate(t) * (1 + rng.gauss(0, 0.03)),
-                "error_rate": max(0.0, 0.0003 + rng.gauss(0, 0.0001)),
-                "latency_p50_seconds": p50 * rng.lognormvariate(0, 0.05),
-                "latency_p90_seconds": p50 * 2.2 * rng.lognormvariate(0, 0.07),
-                "latency_p99_seconds": p50 * 6 * rng.lognormvariate(0, 0.12)}
-    return fn
-
-
-def _first_above(b, service, signal, threshold):
-    row = next(r for r in b.service_series
-               if r["name"] == signal and r["labels"]["service"] == service)
-    return next(t for t, v in zip(row["timestamps"], row["values"]) if v > threshold)
 
 
 def _ffmpeg_logs(pod, c, i, run, rng, window):
