@@ -239,25 +239,25 @@ def eks_view(b, *, created, endpoint_public, logging_enabled, nodegroups, addons
     arn = f"arn:aws:eks:{b.region}:{b.account}:cluster/{b.cluster}"
     endpoint_id = b.ids.hex(32).upper()
     all_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    # The live EKS source's projection of DescribeCluster (src/sources/eks.rs): endpoint access
+    # at the top, `logging` as the enabled log types, `health` as the list of issues. The VPC
+    # and network details it leaves out follow in the API's own shape.
     cluster = {
-        "name": b.cluster, "arn": arn, "createdAt": iso(created), "version": b.k8s_version,
-        "endpoint": f"https://{endpoint_id}.gr7.{b.region}.eks.amazonaws.com",
+        "name": b.cluster, "arn": arn, "version": b.k8s_version, "platformVersion": "eks.12",
+        "status": "ACTIVE", "endpoint": f"https://{endpoint_id}.gr7.{b.region}.eks.amazonaws.com",
+        "createdAt": iso(created), "endpointPublicAccess": endpoint_public,
+        "endpointPrivateAccess": True,
+        "publicAccessCidrs": ["0.0.0.0/0"] if endpoint_public else [],
+        "logging": [t for t in all_types if t in logging_enabled],
+        "oidcIssuer": f"https://oidc.eks.{b.region}.amazonaws.com/id/{endpoint_id}",
+        "health": [], "tags": {"env": "production", "team": "platform"},
         "roleArn": f"arn:aws:iam::{b.account}:role/{b.cluster}-cluster-role",
         "resourcesVpcConfig": {
             "subnetIds": [s["SubnetId"] for s in subnets],
             "securityGroupIds": ["sg-0" + b.ids.hex(16)],
-            "clusterSecurityGroupId": "sg-0" + b.ids.hex(16), "vpcId": vpc,
-            "endpointPublicAccess": endpoint_public, "endpointPrivateAccess": True,
-            "publicAccessCidrs": ["0.0.0.0/0"] if endpoint_public else []},
+            "clusterSecurityGroupId": "sg-0" + b.ids.hex(16), "vpcId": vpc},
         "kubernetesNetworkConfig": {"serviceIpv4Cidr": "172.20.0.0/16", "ipFamily": "ipv4",
                                     "elasticLoadBalancing": {"enabled": False}},
-        "logging": {"clusterLogging": [
-            {"types": [t for t in all_types if t in logging_enabled], "enabled": True},
-            {"types": [t for t in all_types if t not in logging_enabled], "enabled": False}]},
-        "identity": {"oidc": {"issuer": f"https://oidc.eks.{b.region}.amazonaws.com/id/{endpoint_id}"}},
-        "status": "ACTIVE", "platformVersion": "eks.12",
-        "tags": {"env": "production", "team": "platform"},
-        "health": {"issues": []},
         "accessConfig": {"authenticationMode": "API_AND_CONFIG_MAP"},
         "upgradePolicy": {"supportType": "STANDARD"},
     }
@@ -287,7 +287,7 @@ def _nodegroup(b, ng):
         "labels": ng.get("labels", {}),
         "taints": ng.get("taints"),
         "resources": {"autoScalingGroups": [{"name": ng.get("asg") or f"eks-{name}-{b.ids.uid()}"}]},
-        "health": {"issues": ng.get("issues", [])},
+        "health": ng.get("issues", []),
         "updateConfig": {"maxUnavailable": 1},
         "launchTemplate": {"name": f"eks-{name}", "version": "1",
                            "id": b.launch_templates[name]},

@@ -628,7 +628,7 @@ class CheckoutProfile(Profile):
 
     def values(self, t, run_index, run, rng):
         out = super().values(t, run_index, run, rng)
-        ws = self.replica.memory.get(t - t % SECOND, 0.0)
+        ws = self.replica.memory[t - t % SECOND]
         out["memory_working_set_bytes"] = ws * (1 + rng.gauss(0, 0.002))
         pressure = max(0.0, ws / LIMIT - 0.8) / 0.2
         gc = 0.75 * pressure ** 2

@@ -83,11 +83,11 @@ class LeakSimulation:
             return
         run = r.runs[-1]
         if run.end is not None:
-            if t >= r.next_start:
-                ready_after = int((29 + 6 * self.rng.random()) * SECOND)
-                r.runs.append(Run(t, ready_after=ready_after))
-                r.retained = 0.0
-            return
+            if t < r.next_start:
+                return
+            run = Run(t, ready_after=int((29 + 6 * self.rng.random()) * SECOND))
+            r.runs.append(run)
+            r.retained = 0.0
         if run.start > t:
             return
         r.retained += self.leak * demand * r.weight
