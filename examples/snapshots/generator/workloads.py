@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from .clock import MINUTE, SECOND, iso, ms
 from .events import ref
 from .k8s import meta, owner_ref
-from .model import Container, Pod
+from .model import Container, Pod, Run
 
 
 def _spec_containers(containers, specs):
@@ -398,6 +398,16 @@ def _managed(manager, t, keys, annotations):
             ".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}}
     return {"apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": fields, "manager": manager,
             "operation": "Update", "time": iso(t)}
+
+
+def completing_run(container_name, seconds, profile, logs):
+    """`run_for` of a CronJob whose one container runs for `seconds` (a (low, high) range drawn
+    per Job) and exits 0."""
+    def run_for(i, start, rng):
+        duration = int(rng.uniform(*seconds) * SECOND)
+        return {container_name: {"runs": [Run(start, start + duration, "Completed", 0)],
+                                 "profile": profile, "logs": logs}}
+    return run_for
 
 
 def cronjob(b, namespace, name, *, schedule, every_minutes, created, specs, run_for, node_for,

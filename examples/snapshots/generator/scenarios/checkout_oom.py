@@ -17,7 +17,7 @@ from ..k8s import container, env_value, http_probe, meta
 from ..metrics import per_minute, series
 from ..model import Node, Run
 from ..signals import MIB, Profile, diurnal, steady_service, wobble
-from ..workloads import Deployment, cronjob, service, statefulset
+from ..workloads import Deployment, completing_run, cronjob, service, statefulset
 from .leak import LIMIT, LeakSimulation, Replica
 
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop"
@@ -363,13 +363,8 @@ class Shop:
         spec = container("order-export", f"{ECR}/order-export:1.4.2",
                          requests={"cpu": "500m", "memory": "512Mi"}, limits={"memory": "1Gi"},
                          env=[env_value("EXPORT_BUCKET", "s3://shop-prod-exports")])
-
-        def run_for(i, start, rng):
-            duration = int((150 + rng.random() * 90) * SECOND)
-            return {"order-export": {
-                "runs": [Run(start, start + duration, "Completed", 0)],
-                "profile": Profile(0.85, 380 * MIB, noise=0.2, rx=1_500_000, tx=900_000),
-                "logs": _export_logs, "pulled_in": 0.0}}
+        run_for = completing_run("order-export", (150, 240), Profile(
+            0.85, 380 * MIB, noise=0.2, rx=1_500_000, tx=900_000), _export_logs)
         cronjob(b, "shop", "order-export", schedule="*/30 * * * *", every_minutes=30,
                 created=ms("2025-05-20T12:00:00Z"), specs=[spec], run_for=run_for,
                 node_for=lambda i: self.d, ip_for=lambda i: b.pod_ip(self.d))

@@ -19,7 +19,7 @@ from ..events import ref
 from ..k8s import container, env_value, http_probe
 from ..model import Node, Run
 from ..signals import MIB, Profile, diurnal, steady_service, wobble
-from ..workloads import Deployment, cronjob, hpa, service
+from ..workloads import Deployment, completing_run, cronjob, hpa, service
 
 CAPTURED = "2026-11-18T09:15:00Z"
 SURGE = ms("2026-11-18T08:31:12Z")
@@ -63,6 +63,7 @@ class Ingest:
         self.w1, self.w2, self.w3, self.s1, self.s2 = self.nodes
         self.workers = [self.w1, self.w2, self.w3]
         self.api_pods, self.stuck, self.pending = [], [], []
+        self.sandbox_retries = {}  # pod name -> times the kubelet retried its sandbox
 
     def build(self):
         b = self.b
@@ -188,7 +189,6 @@ class Ingest:
                                  "(combined from similar events): "
                                  + SANDBOX_ERROR.format(sandbox=self.b.ids.hex(64)), times[10:],
                                  type="Warning", host=node.name)
-        self.sandbox_retries = getattr(self, "sandbox_retries", {})
         self.sandbox_retries[pod.name] = times
         return pod
 
@@ -343,13 +343,8 @@ class Ingest:
         b = self.b
         spec = container("compaction", f"{ECR}/compaction:0.9.3",
                          requests={"cpu": "300m", "memory": "512Mi"}, limits={"memory": "1Gi"})
-
-        def run_for(i, start, rng):
-            duration = int(rng.uniform(200, 320) * SECOND)
-            return {"compaction": {
-                "runs": [Run(start, start + duration, "Completed", 0)],
-                "profile": Profile(0.6, 400 * MIB, noise=0.2, rx=3_000_000, tx=2_000_000),
-                "logs": _compaction_logs}}
+        run_for = completing_run("compaction", (200, 320), Profile(
+            0.6, 400 * MIB, noise=0.2, rx=3_000_000, tx=2_000_000), _compaction_logs)
         cronjob(b, "ingest", "compaction", schedule="5 * * * *", every_minutes=60,
                 created=ms("2025-01-20T12:00:00Z"), specs=[spec], run_for=run_for,
                 node_for=lambda i: (self.s1, self.s2)[i % 2],

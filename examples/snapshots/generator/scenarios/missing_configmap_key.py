@@ -20,7 +20,7 @@ from ..events import ref
 from ..k8s import container, env_from_configmap, env_value, http_probe
 from ..model import Node, Run
 from ..signals import MIB, Profile, diurnal, steady_service, wobble
-from ..workloads import Deployment, configmap, cronjob, service
+from ..workloads import Deployment, completing_run, configmap, cronjob, service
 
 CAPTURED = "2026-11-17T11:00:00Z"
 CONFIG_CHANGE = ms("2026-11-17T10:07:41Z")
@@ -67,6 +67,7 @@ class Payments:
         self.b = b
         self.nodes = self._nodes()
         self.failing, self.serving = [], []
+        self.config_errors = []  # times the kubelet failed to create a payments container
 
     def build(self):
         b = self.b
@@ -185,7 +186,7 @@ class Payments:
                                           "on machine", [x - 30 for x in times], host=pod.node.name)
         b.events.record(target, "Failed", f"Error: {MISSING}", times, type="Warning",
                         host=pod.node.name)
-        self.first_failure = min(getattr(self, "first_failure", times[0]), times[0])
+        self.config_errors += times
 
     def serving_count(self, t):
         return sum(1 for p in self.deployment.pods()
@@ -285,13 +286,8 @@ class Payments:
         b = self.b
         spec = container("settlement-report", f"{ECR}/settlement-report:2.1.0",
                          requests={"cpu": "200m", "memory": "256Mi"}, limits={"memory": "512Mi"})
-
-        def run_for(i, start, rng):
-            duration = int(rng.uniform(40, 90) * SECOND)
-            return {"settlement-report": {
-                "runs": [Run(start, start + duration, "Completed", 0)],
-                "profile": Profile(0.3, 180 * MIB, noise=0.2, rx=500_000, tx=200_000),
-                "logs": _settlement_logs}}
+        run_for = completing_run("settlement-report", (40, 90), Profile(
+            0.3, 180 * MIB, noise=0.2, rx=500_000, tx=200_000), _settlement_logs)
         cronjob(b, "payments", "settlement-report", schedule="*/20 * * * *", every_minutes=20,
                 created=ms("2025-02-01T12:00:00Z"), specs=[spec], run_for=run_for,
                 node_for=lambda i: self.nodes[i % 3], ip_for=lambda i: b.pod_ip(self.nodes[i % 3]))
@@ -333,7 +329,7 @@ class Payments:
                            "added_keys": ["FRAUD_SERVICE_URL", "FRAUD_SERVICE_TIMEOUT_MS"]},
                 "trigger": {"kind": "rollout restart", "at": iso(RESTART),
                             "replicaset": self.new.rs_name, "revision": 15},
-                "first_failure": iso(self.first_failure),
+                "first_failure": iso(min(self.config_errors)),
                 "failure": {"reason": "CreateContainerConfigError", "message": MISSING,
                             "progress_deadline_exceeded_at": iso(RESTART + 1300 + PROGRESS_DEADLINE)},
             },

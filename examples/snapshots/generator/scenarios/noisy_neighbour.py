@@ -18,7 +18,7 @@ from ..events import ref
 from ..k8s import container, env_value, http_probe
 from ..model import Node, Run
 from ..signals import MIB, Profile, diurnal, steady_service, wobble
-from ..workloads import Deployment, cronjob, job, render_job, service
+from ..workloads import Deployment, completing_run, cronjob, job, render_job, service
 
 CAPTURED = "2026-11-19T20:40:00Z"
 JOB_CREATED = ms("2026-11-19T19:52:08Z")
@@ -241,13 +241,8 @@ class Media:
         b = self.b
         spec = container("thumbnailer", f"{ECR}/thumbnailer:1.9.0",
                          requests={"cpu": "1", "memory": "512Mi"}, limits={"cpu": "1500m", "memory": "1Gi"})
-
-        def run_for(i, start, rng):
-            duration = int(rng.uniform(100, 150) * SECOND)
-            return {"thumbnailer": {
-                "runs": [Run(start, start + duration, "Completed", 0)],
-                "profile": Profile(1.35, 420 * MIB, noise=0.1, cpu_limit=1.5, rx=4_000_000, tx=600_000),
-                "logs": _thumbnail_logs}}
+        run_for = completing_run("thumbnailer", (100, 150), Profile(
+            1.35, 420 * MIB, noise=0.1, cpu_limit=1.5, rx=4_000_000, tx=600_000), _thumbnail_logs)
         cronjob(b, "media", "thumbnailer", schedule="*/15 * * * *", every_minutes=15,
                 created=ms("2025-03-01T12:00:00Z"), specs=[spec], run_for=run_for,
                 node_for=lambda i: self.n3, ip_for=lambda i: b.pod_ip(self.n3))
