@@ -14,6 +14,12 @@ use super::{AnomalyEvent, AnomalyKind, Direction, PointScore};
 const QUIET_TO_CLOSE: usize = 3;
 /// Samples outside the band on one side that make a spike a level shift.
 const SUSTAINED: usize = 4;
+/// A one-sided excursion of at least this many samples whose deviation has grown this many
+/// times over its first samples is a trend change.
+const RAMP_SAMPLES: usize = 8;
+const RAMP_GROWTH: f64 = 3.0;
+/// Samples outside the band that define an excursion's early size.
+const EARLY: usize = 3;
 
 #[derive(Debug, Clone)]
 struct Open {
@@ -24,12 +30,27 @@ struct Open {
     above: usize,
     below: usize,
     trend: bool,
+    /// Deviations of the first few samples outside the band, and of the latest one.
+    early: Vec<f64>,
+    last: f64,
 }
 
 impl Open {
+    /// A one-sided excursion still at its largest when it ends and several times its early
+    /// size is a ramp (a leak), not a step: a step's deviation stays where it landed.
+    fn growing(&self) -> bool {
+        let early = self.early.iter().sum::<f64>() / self.early.len().max(1) as f64;
+        let one_sided = self.above.min(self.below) == 0;
+        one_sided
+            && self.above.max(self.below) >= RAMP_SAMPLES
+            && self.last.abs() >= 0.9 * self.event.magnitude.abs()
+            && self.last.abs() >= RAMP_GROWTH * early.abs()
+    }
+
     fn close(mut self) -> AnomalyEvent {
+        let ramp = self.trend || self.growing();
         let ev = &mut self.event;
-        if self.trend {
+        if ramp {
             ev.kind = AnomalyKind::TrendChange;
         } else if self.above.min(self.below) >= 2
             && self.above.min(self.below) * 4 >= self.above.max(self.below)
@@ -134,16 +155,24 @@ fn start(p: &PointScore) -> Open {
         above: 0,
         below: 0,
         trend: false,
+        early: Vec::with_capacity(EARLY),
+        last: 0.0,
     }
 }
 
 fn extend(open: &mut Open, p: &PointScore) {
     open.quiet = 0;
     let deviation = p.value - open.expected;
-    if deviation > 3.0 * open.sigma {
-        open.above += 1;
-    } else if deviation < -3.0 * open.sigma {
-        open.below += 1;
+    if deviation.abs() > 3.0 * open.sigma {
+        if deviation > 0.0 {
+            open.above += 1;
+        } else {
+            open.below += 1;
+        }
+        if open.early.len() < EARLY {
+            open.early.push(deviation);
+        }
+        open.last = deviation;
     }
     open.trend |= p.kind == Some(AnomalyKind::TrendChange);
     let ev = &mut open.event;

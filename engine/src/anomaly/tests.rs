@@ -146,6 +146,29 @@ fn slow_leak_is_flagged_before_it_reaches_the_limit() {
 }
 
 #[test]
+fn a_ramp_without_a_limit_is_a_trend_change_and_a_step_is_not() {
+    let mut ramp = noisy(700, 500.0, 2.0, 12);
+    ramp[500..]
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, x)| *x += 2.0 * i as f64);
+    let report = run(&series(MINUTE, ramp), &DetectorConfig::default());
+    let last = report.events.last().expect("an event");
+    assert!(last.onset_ms <= 515 * MINUTE, "{last:?}");
+    assert_eq!(
+        (last.kind, last.direction),
+        (AnomalyKind::TrendChange, Direction::Up)
+    );
+    let mut step = noisy(700, 500.0, 2.0, 12);
+    step[500..].iter_mut().for_each(|x| *x += 40.0);
+    let report = run(&series(MINUTE, step), &DetectorConfig::default());
+    assert_eq!(
+        report.events.last().map(|e| e.kind),
+        Some(AnomalyKind::LevelShift)
+    );
+}
+
+#[test]
 fn seasonal_series_without_anomaly_stays_quiet() {
     // Ten days of 5-minute samples with a daily cycle; the detector must learn the season.
     let day = 288;
