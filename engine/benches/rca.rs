@@ -5,9 +5,13 @@
 //! format under `<target>/rca-cases/sockshop` (the raw data is not redistributed in the repo, so
 //! it is converted at run time), writes the synthetic suite under `<target>/rca-cases/synthetic`,
 //! and scores every method on both at t_delta = 0 s and 60 s (the rankers get inject + t_delta).
+//! `RCA_SYNTH_SEED=N` generates the synthetic suite from another seed; `RCA_BENCH_MISSES=1` lists
+//! the cases where our top-1 service is wrong.
 //! Tables give service-level AC@1, AC@3 and Avg@5 per fault type.
 
-use eks_ops_engine::rca::baselines::{MemUnits, Scaler, baro, baro_anomaly_time, nsigma, rank_by_scaler};
+use eks_ops_engine::rca::baselines::{
+    MemUnits, Scaler, baro, baro_anomaly_time, nsigma, rank_by_scaler,
+};
 use eks_ops_engine::rca::bocpd::BocpdConfig;
 use eks_ops_engine::rca::case::{Case, CaseTexts};
 use eks_ops_engine::rca::eval::{Tally, service_ranking};
@@ -61,8 +65,20 @@ fn prepare_default_suites() -> Vec<PathBuf> {
         Ok(_) => println!("sockshop: no runs under {}", source.display()),
         Err(e) => println!("sockshop: skipped ({}: {e})", source.display()),
     }
-    let synthetic = root.join("synthetic");
-    let cases = generate_suite(&SyntheticConfig::default());
+    // RCA_SYNTH_SEED draws a different system and different faults: a held-out check, since the
+    // defaults were looked at while the ranker was built.
+    let seed = std::env::var("RCA_SYNTH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    let cfg = SyntheticConfig {
+        seed: seed.unwrap_or(SyntheticConfig::default().seed),
+        ..Default::default()
+    };
+    let synthetic = root.join(match seed {
+        Some(s) => format!("synthetic-seed{s}"),
+        None => "synthetic".to_string(),
+    });
+    let cases = generate_suite(&cfg);
     for case in &cases {
         write_case(&synthetic.join(&case.name), case).expect("write synthetic case");
     }
@@ -127,18 +143,30 @@ fn join_runs(normal: &str, anomalous: &str) -> Option<(String, i64)> {
         .filter(|&i| !header[i].ends_with("lat_50") && !header[i].ends_with("lat_99"))
         .collect();
     let a_header: Vec<&str> = anomalous.lines().next()?.split(',').collect();
-    let a_index: Vec<usize> =
-        keep.iter().map(|&i| a_header.iter().position(|h| *h == header[i])).collect::<Option<_>>()?;
+    let a_index: Vec<usize> = keep
+        .iter()
+        .map(|&i| a_header.iter().position(|h| *h == header[i]))
+        .collect::<Option<_>>()?;
     let time_of = |line: &str, col: usize| line.split(',').nth(col)?.trim().parse::<f64>().ok();
-    let (n_time, a_time) = (header.iter().position(|h| *h == "time")?, a_header.iter().position(|h| *h == "time")?);
+    let (n_time, a_time) = (
+        header.iter().position(|h| *h == "time")?,
+        a_header.iter().position(|h| *h == "time")?,
+    );
     let (n_rows, a_rows) = (data_rows(normal), data_rows(anomalous));
     let last_normal = time_of(n_rows.last()?, n_time)? as i64;
     let first_anomalous = time_of(a_rows.first()?, a_time)? as i64;
-    let shift = if first_anomalous <= last_normal { last_normal + 1 - first_anomalous } else { 0 };
+    let shift = if first_anomalous <= last_normal {
+        last_normal + 1 - first_anomalous
+    } else {
+        0
+    };
     let pick = |line: &str, idx: &[usize], time_col: usize, shift: i64| {
         let cells: Vec<&str> = line.split(',').collect();
         let cell = |i: usize| match (i == time_col, cells.get(i)) {
-            (true, Some(t)) if shift != 0 => t.trim().parse::<f64>().map_or(t.to_string(), |v| (v as i64 + shift).to_string()),
+            (true, Some(t)) if shift != 0 => t
+                .trim()
+                .parse::<f64>()
+                .map_or(t.to_string(), |v| (v as i64 + shift).to_string()),
             (_, c) => c.copied().unwrap_or("").to_string(),
         };
         idx.iter().map(|&i| cell(i)).collect::<Vec<_>>().join(",")
@@ -157,7 +185,10 @@ fn join_runs(normal: &str, anomalous: &str) -> Option<(String, i64)> {
 }
 
 fn data_rows(text: &str) -> Vec<&str> {
-    text.lines().skip(1).filter(|l| !l.trim().is_empty()).collect()
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .collect()
 }
 
 fn sorted_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -248,7 +279,9 @@ fn rank_with(method: &str, case: &Case, t: i64, bocpd_time: Option<i64>) -> (Vec
         "ours" => {
             let report = investigate(&RcaInput::from_case(case, t), &RcaConfig::default());
             let top = report.hypotheses.iter().take(3).map(|h| {
-                let on = h.onset_ms.map_or("-".into(), |o| format!("{:+}s", o / 1000 - t));
+                let on = h
+                    .onset_ms
+                    .map_or("-".into(), |o| format!("{:+}s", o / 1000 - t));
                 let ind = h.indicator.as_deref().unwrap_or("-");
                 format!("{}/{ind} {:.2} @{on}", h.component, h.score)
             });
@@ -261,7 +294,13 @@ fn rank_with(method: &str, case: &Case, t: i64, bocpd_time: Option<i64>) -> (Vec
         "n-sigma" => nsigma(&case.times, &case.columns, t),
         "baro" => baro(&case.times, &case.columns, t),
         "baro-bytes" => {
-            let ranks = rank_by_scaler(&case.times, &case.columns, t, Scaler::Robust, MemUnits::AsGiven);
+            let ranks = rank_by_scaler(
+                &case.times,
+                &case.columns,
+                t,
+                Scaler::Robust,
+                MemUnits::AsGiven,
+            );
             ranks.into_iter().map(|r| r.0).collect()
         }
         _ => bocpd_time

@@ -80,12 +80,24 @@ fn scaled_max(pre: &[f64], post: &[f64], scaler: Scaler) -> Option<f64> {
 
 /// N-Sigma ranking of metric names.
 pub fn nsigma(times: &[i64], columns: &[Column], anomaly_time: i64) -> Vec<String> {
-    names(rank_by_scaler(times, columns, anomaly_time, Scaler::Standard, MemUnits::Megabytes))
+    names(rank_by_scaler(
+        times,
+        columns,
+        anomaly_time,
+        Scaler::Standard,
+        MemUnits::Megabytes,
+    ))
 }
 
 /// BARO's RobustScorer ranking of metric names at a given anomaly time.
 pub fn baro(times: &[i64], columns: &[Column], anomaly_time: i64) -> Vec<String> {
-    names(rank_by_scaler(times, columns, anomaly_time, Scaler::Robust, MemUnits::Megabytes))
+    names(rank_by_scaler(
+        times,
+        columns,
+        anomaly_time,
+        Scaler::Robust,
+        MemUnits::Megabytes,
+    ))
 }
 
 /// BARO's anomaly detection: the time of the first BOCPD change point over all columns.

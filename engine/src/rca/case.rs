@@ -157,7 +157,7 @@ pub fn parse_graph(text: &str) -> Vec<(String, String)> {
     text.lines()
         .filter_map(|l| l.split_once(','))
         .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
-        .filter(|(a, b)| !a.is_empty() && !b.is_empty() && !(a == "caller" && b == "callee"))
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty() && (a != "caller" || b != "callee"))
         .collect()
 }
 

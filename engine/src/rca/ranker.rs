@@ -58,8 +58,10 @@ pub fn rank(input: &RcaInput, cfg: &RcaConfig) -> RcaReport {
         .filter_map(|(comp, s)| deviation(comp, s, cut, hint))
         .collect();
     explain_by_peers(&mut devs);
-    let mut signals: Vec<SignalScore> =
-        devs.into_iter().filter_map(|d| score_deviation(d, cut, cfg)).collect();
+    let mut signals: Vec<SignalScore> = devs
+        .into_iter()
+        .filter_map(|d| score_deviation(d, cut, cfg))
+        .collect();
     let incident_onset = incident_onset(&signals);
     for s in &mut signals {
         s.score = s.magnitude * onset_weight(s.onset, incident_onset, cfg);
@@ -129,12 +131,19 @@ fn deviation(comp: &str, s: &Series, cut: i64, hint: i64) -> Option<Deviation> {
     let samples: Vec<(i64, f64)> = s.present().collect();
     let split = samples.partition_point(|p| p.0 < cut);
     // A short history (the signal started near the hint) still gets a baseline up to the hint.
-    let split = if split < 10 { samples.partition_point(|p| p.0 < hint) } else { split };
+    let split = if split < 10 {
+        samples.partition_point(|p| p.0 < hint)
+    } else {
+        split
+    };
     let base = Baseline::fit(&samples[..split])?;
     if split == samples.len() {
         return None;
     }
-    let z = samples.iter().map(|(t, v)| base.z(*t, *v)).map(|z| if z.is_finite() { z } else { 0.0 });
+    let z = samples
+        .iter()
+        .map(|(t, v)| base.z(*t, *v))
+        .map(|z| if z.is_finite() { z } else { 0.0 });
     Some(Deviation {
         component: comp.to_string(),
         metric: s.name.clone(),
@@ -164,8 +173,10 @@ fn explain_by_peers(devs: &mut [Deviation]) {
                 at.entry(p.0).or_default().push((i, *z));
             }
         }
-        let adjusted: Vec<(usize, Vec<f64>)> =
-            group.iter().filter_map(|&i| peer_adjusted(&devs[i], i, &at).map(|z| (i, z))).collect();
+        let adjusted: Vec<(usize, Vec<f64>)> = group
+            .iter()
+            .filter_map(|&i| peer_adjusted(&devs[i], i, &at).map(|z| (i, z)))
+            .collect();
         for (i, z) in adjusted {
             devs[i].z = z;
         }
@@ -173,12 +184,25 @@ fn explain_by_peers(devs: &mut [Deviation]) {
 }
 
 /// The signal's z with its peer-explained part removed, or `None` when peers do not explain it.
-fn peer_adjusted(d: &Deviation, me: usize, at: &BTreeMap<i64, Vec<(usize, f64)>>) -> Option<Vec<f64>> {
+fn peer_adjusted(
+    d: &Deviation,
+    me: usize,
+    at: &BTreeMap<i64, Vec<(usize, f64)>>,
+) -> Option<Vec<f64>> {
     let peer_median = |t: &i64| {
-        let mut zs: Vec<f64> = at.get(t)?.iter().filter(|p| p.0 != me).map(|p| p.1).collect();
+        let mut zs: Vec<f64> = at
+            .get(t)?
+            .iter()
+            .filter(|p| p.0 != me)
+            .map(|p| p.1)
+            .collect();
         quantile(&mut zs, 0.5)
     };
-    let m: Vec<f64> = d.samples.iter().map(|p| peer_median(&p.0).unwrap_or(0.0)).collect();
+    let m: Vec<f64> = d
+        .samples
+        .iter()
+        .map(|p| peer_median(&p.0).unwrap_or(0.0))
+        .collect();
     let (mut szm, mut smm, mut szz) = (0.0, 0.0, 0.0);
     for (z, m) in d.z[..d.split].iter().zip(&m[..d.split]) {
         szm += z * m;
@@ -196,7 +220,11 @@ fn peer_adjusted(d: &Deviation, me: usize, at: &BTreeMap<i64, Vec<(usize, f64)>>
     let reach = PEER_REACH * m[..d.split].iter().fold(0.0f64, |a, v| a.max(v.abs()));
     let shrink = |(z, m): (&f64, &f64)| {
         let load = gain * m.clamp(-reach, reach);
-        if load * z > 0.0 { z.signum() * (z.abs() - load.abs()).max(0.0) } else { *z }
+        if load * z > 0.0 {
+            z.signum() * (z.abs() - load.abs()).max(0.0)
+        } else {
+            *z
+        }
     };
     Some(d.z.iter().zip(&m).map(shrink).collect())
 }
@@ -209,11 +237,14 @@ const PEER_MIN_CORRELATION: f64 = 0.3;
 /// Components sharing a metric name needed before a common mode is removed.
 const PEERS: usize = 6;
 /// Samples in the rolling median that the magnitude peak is read from.
-const SMOOTH: usize = 5;
+const SMOOTH: usize = 15;
 
 fn score_deviation(d: Deviation, cut: i64, cfg: &RcaConfig) -> Option<SignalScore> {
     let (post, z) = (&d.samples[d.split..], &d.z[d.split..]);
-    let weighted: Vec<f64> = z.iter().map(|v| if *v < 0.0 { -v * FALL_WEIGHT } else { *v }).collect();
+    let weighted: Vec<f64> = z
+        .iter()
+        .map(|v| if *v < 0.0 { -v * FALL_WEIGHT } else { *v })
+        .collect();
     let smooth = rolling_median(&weighted, SMOOTH);
     let peak_i = (0..smooth.len()).max_by(|a, b| smooth[*a].total_cmp(&smooth[*b]))?;
     let times: Vec<i64> = d.samples.iter().map(|p| p.0).collect();
@@ -245,8 +276,14 @@ fn rolling_median(xs: &[f64], window: usize) -> Vec<f64> {
 /// Earliest onset among the strongly moved signals (at least half the largest magnitude).
 fn incident_onset(signals: &[SignalScore]) -> Option<i64> {
     let with_onset = signals.iter().filter(|s| s.onset_ms().is_some());
-    let top = with_onset.clone().map(|s| s.magnitude).fold(f64::NEG_INFINITY, f64::max);
-    with_onset.filter(|s| s.magnitude >= 0.5 * top).filter_map(SignalScore::onset_ms).min()
+    let top = with_onset
+        .clone()
+        .map(|s| s.magnitude)
+        .fold(f64::NEG_INFINITY, f64::max);
+    with_onset
+        .filter(|s| s.magnitude >= 0.5 * top)
+        .filter_map(SignalScore::onset_ms)
+        .min()
 }
 
 fn onset_weight(onset: Option<Onset>, incident: Option<i64>, cfg: &RcaConfig) -> f64 {
@@ -311,10 +348,10 @@ fn discount_callers(
         let (Some(er), Some(ee)) = (snapshot.get(caller), snapshot.get(callee)) else {
             continue;
         };
-        if ee.0 >= cfg.graph_min_callee_share * er.0 {
-            if let Some(c) = components.get_mut(caller) {
-                c.0 = c.0.min(er.0 * cfg.caller_discount);
-            }
+        if ee.0 >= cfg.graph_min_callee_share * er.0
+            && let Some(c) = components.get_mut(caller)
+        {
+            c.0 = c.0.min(er.0 * cfg.caller_discount);
         }
     }
 }
@@ -434,7 +471,8 @@ mod tests {
 
     /// Hash noise in [-0.5, 0.5), independent per seed.
     fn noise(i: i64, seed: u64) -> f64 {
-        let mut z = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let mut z = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ seed.wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 31)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 29;
         (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
@@ -443,7 +481,9 @@ mod tests {
     /// `level` plus noise, shifted by `jump` from step `from` on.
     fn signal(name: &str, seed: u64, level: f64, jump: f64, from: i64) -> Series {
         let ts: Vec<i64> = (0..N).map(|i| i * STEP).collect();
-        let vs = (0..N).map(|i| level + noise(i, seed) + if i >= from { jump } else { 0.0 }).collect();
+        let vs = (0..N)
+            .map(|i| level + noise(i, seed) + if i >= from { jump } else { 0.0 })
+            .collect();
         Series::new(name, ts, vs)
     }
 
@@ -454,14 +494,20 @@ mod tests {
         }
         RcaInput {
             candidates,
-            graph: graph.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            graph: graph
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
             anomaly_time_ms: Some(hint_s * STEP),
             ..Default::default()
         }
     }
 
     fn top(report: &RcaReport) -> &str {
-        report.hypotheses.first().map_or("", |h| h.component.as_str())
+        report
+            .hypotheses
+            .first()
+            .map_or("", |h| h.component.as_str())
     }
 
     #[test]
@@ -506,7 +552,11 @@ mod tests {
         for hint in [400, 460] {
             let report = investigate(&input(cands.clone(), &[], hint), &RcaConfig::default());
             assert_eq!(top(&report), "payment", "hint {hint}");
-            assert_eq!(report.hypotheses[0].onset_ms, Some(400 * STEP), "hint {hint}");
+            assert_eq!(
+                report.hypotheses[0].onset_ms,
+                Some(400 * STEP),
+                "hint {hint}"
+            );
         }
     }
 
@@ -529,14 +579,26 @@ mod tests {
         assert_eq!(top(&report), "carts");
         let h = &report.hypotheses[0];
         assert!(h.evidence.iter().any(|e| e.signal == "OOMKilled"));
-        assert!(h.evidence.iter().any(|e| e.signal == "mem" && e.baseline.is_some()));
-        assert!(report.timeline.windows(2).all(|w| w[0].time_ms <= w[1].time_ms));
+        assert!(
+            h.evidence
+                .iter()
+                .any(|e| e.signal == "mem" && e.baseline.is_some())
+        );
+        assert!(
+            report
+                .timeline
+                .windows(2)
+                .all(|w| w[0].time_ms <= w[1].time_ms)
+        );
         assert!(report.timeline.iter().any(|t| t.text.contains("OOMKilled")));
     }
 
     #[test]
     fn without_a_hint_the_time_is_estimated_from_the_symptom() {
-        let cands = vec![("db", signal("cpu", 13, 10.0, 20.0, 300)), ("web", signal("cpu", 14, 10.0, 0.0, 0))];
+        let cands = vec![
+            ("db", signal("cpu", 13, 10.0, 20.0, 300)),
+            ("web", signal("cpu", 14, 10.0, 0.0, 0)),
+        ];
         let mut inp = input(cands, &[], 0);
         inp.anomaly_time_ms = None;
         inp.symptom = vec![signal("latency", 15, 50.0, 10.0, 302)];
@@ -547,12 +609,29 @@ mod tests {
 
     #[test]
     fn degenerate_inputs_give_empty_or_finite_reports() {
-        assert!(investigate(&RcaInput::default(), &RcaConfig::default()).hypotheses.is_empty());
+        assert!(
+            investigate(&RcaInput::default(), &RcaConfig::default())
+                .hypotheses
+                .is_empty()
+        );
         let nan = Series::new("cpu", (0..50).collect(), vec![f64::NAN; 50]);
-        let huge = Series::new("mem", vec![3, 1, 2, 2], vec![1e300, -1e300, f64::INFINITY, 0.0]);
+        let huge = Series::new(
+            "mem",
+            vec![3, 1, 2, 2],
+            vec![1e300, -1e300, f64::INFINITY, 0.0],
+        );
         let short = Series::new("x", vec![10], vec![1.0]);
-        let inp = input(vec![("a", nan), ("b", huge), ("c", short)], &[("a", "b")], 1);
+        let inp = input(
+            vec![("a", nan), ("b", huge), ("c", short)],
+            &[("a", "b")],
+            1,
+        );
         let report = investigate(&inp, &RcaConfig::default());
-        assert!(report.hypotheses.iter().all(|h| h.score.is_finite() && (0.0..=1.0).contains(&h.confidence)));
+        assert!(
+            report
+                .hypotheses
+                .iter()
+                .all(|h| h.score.is_finite() && (0.0..=1.0).contains(&h.confidence))
+        );
     }
 }
