@@ -53,10 +53,6 @@ impl RollingWindow {
         self.order.is_empty()
     }
 
-    pub fn is_full(&self) -> bool {
-        self.order.len() == self.capacity
-    }
-
     /// Linear-interpolated quantile, `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         let last = self.sorted.len().checked_sub(1)?;
@@ -75,27 +71,12 @@ impl RollingWindow {
         Some((self.quantile(0.75)? - self.quantile(0.25)?) / 1.349)
     }
 
-    /// Share of values strictly below `value` plus half of the ties: a mid-rank in [0, 1].
-    pub fn rank(&self, value: f64) -> Option<f64> {
-        if self.sorted.is_empty() || value.is_nan() {
-            return None;
-        }
-        let below = self.sorted.partition_point(|v| *v < value);
-        let not_above = self.sorted.partition_point(|v| *v <= value);
-        Some((below + not_above) as f64 / (2 * self.sorted.len()) as f64)
-    }
-
     pub fn min(&self) -> Option<f64> {
         self.sorted.first().copied()
     }
 
     pub fn max(&self) -> Option<f64> {
         self.sorted.last().copied()
-    }
-
-    /// Values in arrival order, oldest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = f64> + '_ {
-        self.order.iter().copied()
     }
 }
 
@@ -127,6 +108,5 @@ mod tests {
         assert!(w.is_empty());
         w.push(2.0);
         assert_eq!(w.iqr_sigma(), Some(0.0));
-        assert_eq!(w.rank(2.0), Some(0.5));
     }
 }
