@@ -8,31 +8,42 @@ use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Even
 use regex::Regex;
 use std::sync::LazyLock;
 
-/// One container status with the path prefix its evidence is reported under.
+/// One container status, with the pod and its events, as the rules below read it.
 struct Status<'p> {
     pod: &'p Pod,
     cs: &'p ContainerStatus,
-    path: String,
+    /// `containerStatuses` or `initContainerStatuses`.
+    list: &'static str,
+    events: &'p [&'p Event],
 }
 
-pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
-    for pod in &ctx.view.pods {
-        let Some(status) = pod.status.as_ref() else {
-            continue;
-        };
-        let lists = [
-            ("initContainerStatuses", &status.init_container_statuses),
-            ("containerStatuses", &status.container_statuses),
-        ];
-        for (list, statuses) in lists {
-            for cs in statuses.iter().flatten() {
-                let path = format!("status.{list}[{}]", cs.name);
-                let s = Status { pod, cs, path };
-                out.extend(crash_loop(ctx, &s));
-                out.extend(oom_killed(ctx, &s));
-                out.extend(image_pull(ctx, &s));
-                out.extend(config_error(ctx, &s));
-            }
+impl Status<'_> {
+    /// `status.containerStatuses[name]`, the prefix of this container's evidence paths.
+    fn path(&self) -> String {
+        format!("status.{}[{}]", self.list, self.cs.name)
+    }
+}
+
+pub(super) fn check(ctx: &Ctx, pod: &Pod, events: &[&Event], out: &mut Vec<Finding>) {
+    let Some(status) = pod.status.as_ref() else {
+        return;
+    };
+    let lists = [
+        ("initContainerStatuses", &status.init_container_statuses),
+        ("containerStatuses", &status.container_statuses),
+    ];
+    for (list, statuses) in lists {
+        for cs in statuses.iter().flatten() {
+            let s = Status {
+                pod,
+                cs,
+                list,
+                events,
+            };
+            out.extend(crash_loop(ctx, &s));
+            out.extend(oom_killed(ctx, &s));
+            out.extend(image_pull(ctx, &s));
+            out.extend(config_error(ctx, &s));
         }
     }
 }
@@ -62,7 +73,7 @@ fn crash_loop(ctx: &Ctx, s: &Status) -> Option<Finding> {
     let (waiting, waiting_message) =
         waiting_reason(s.cs).filter(|(r, _)| *r == "CrashLoopBackOff")?;
     let cs = s.cs;
-    let events = ctx.pod_events(s.pod);
+    let events = s.events;
     let probe_kills = events.iter().any(|e| is_probe_kill(e));
     let last = last_terminated(cs);
     let mut f = base(ctx, s, Rule::PodCrashLoop, Severity::Critical)
@@ -70,14 +81,14 @@ fn crash_loop(ctx: &Ctx, s: &Status) -> Option<Finding> {
             "container {} is in CrashLoopBackOff after {} restarts",
             cs.name, cs.restart_count
         ))
-        .field(format!("{}.state.waiting.reason", s.path), waiting)
+        .field(format!("{}.state.waiting.reason", s.path()), waiting)
         .field(
-            format!("{}.state.waiting.message", s.path),
+            format!("{}.state.waiting.message", s.path()),
             clip(waiting_message, 300),
         )
-        .field(format!("{}.restartCount", s.path), cs.restart_count);
+        .field(format!("{}.restartCount", s.path()), cs.restart_count);
     if let Some(t) = last {
-        f = termination_evidence(f, &format!("{}.lastState.terminated", s.path), t);
+        f = termination_evidence(f, &format!("{}.lastState.terminated", s.path()), t);
     }
     if let Some(rate) = restarts_per_hour(ctx, s.pod, cs.restart_count) {
         f = f.derived("restarts_per_hour", format!("{rate:.1}"));
@@ -183,8 +194,8 @@ fn oom_killed(ctx: &Ctx, s: &Status) -> Option<Finding> {
             s.cs.name,
             limit.unwrap_or("not set")
         ))
-        .field(format!("{}.restartCount", s.path), s.cs.restart_count);
-    termination_evidence(f, &format!("{}.{path}", s.path), t)
+        .field(format!("{}.restartCount", s.path()), s.cs.restart_count);
+    termination_evidence(f, &format!("{}.{path}", s.path()), t)
         .field(
             format!("{spec_path}.limits.memory"),
             limit.unwrap_or("not set"),
@@ -221,7 +232,7 @@ fn image_pull(ctx: &Ctx, s: &Status) -> Option<Finding> {
     let image = container_spec(s.pod, &s.cs.name)
         .and_then(|c| c.image.as_deref())
         .unwrap_or(&s.cs.image);
-    let events = ctx.pod_events(s.pod);
+    let events = s.events;
     // The kubelet's "Error: ErrImagePull" echoes carry no registry message.
     let pulls: Vec<&Event> = (events.iter().copied())
         .filter(|e| !message(e).starts_with("Error: "))
@@ -236,9 +247,9 @@ fn image_pull(ctx: &Ctx, s: &Status) -> Option<Finding> {
     base(ctx, s, Rule::PodImagePull, Severity::Critical)
         .summary(format!("image {image} cannot be pulled ({waiting})"))
         .field(format!("spec.containers[{}].image", s.cs.name), image)
-        .field(format!("{}.state.waiting.reason", s.path), waiting)
+        .field(format!("{}.state.waiting.reason", s.path()), waiting)
         .field(
-            format!("{}.state.waiting.message", s.path),
+            format!("{}.state.waiting.message", s.path()),
             clip(waiting_message, 300),
         )
         .derived("registry", registry)
@@ -371,8 +382,8 @@ fn config_error(ctx: &Ctx, s: &Status) -> Option<Finding> {
         waiting_reason(s.cs).filter(|(r, _)| *r == "CreateContainerConfigError")?;
     let namespace = ns(&s.pod.metadata);
     let f = base(ctx, s, Rule::PodConfigError, Severity::Critical)
-        .field(format!("{}.state.waiting.reason", s.path), reason)
-        .field(format!("{}.state.waiting.message", s.path), message);
+        .field(format!("{}.state.waiting.reason", s.path()), reason)
+        .field(format!("{}.state.waiting.message", s.path()), message);
     let Some((kind, object, key)) = missing_reference(message) else {
         return f
             .summary(format!(

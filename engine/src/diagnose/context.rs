@@ -5,45 +5,39 @@ use super::DiagnoseOptions;
 use super::finding::{Evidence, ResourceRef};
 use super::view::ClusterView;
 use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Container, Event, Pod};
+use k8s_openapi::api::core::v1::{Container, Endpoints, Event, Pod};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use std::collections::{BTreeMap, HashMap};
 
-/// (kind, namespace or "" for cluster-scoped, name)
-type ObjectKey<'a> = (&'a str, &'a str, &'a str);
+/// Values grouped by namespace, then by a name within it.
+type Nested<'a, T> = HashMap<&'a str, HashMap<&'a str, Vec<T>>>;
 
 pub(crate) struct Ctx<'a> {
     pub view: &'a ClusterView,
     pub now_ms: i64,
     pub opts: &'a DiagnoseOptions,
-    events: HashMap<ObjectKey<'a>, Vec<&'a Event>>,
+    events: HashMap<&'a str, Vec<&'a Event>>,
     replica_sets: HashMap<(&'a str, &'a str), &'a ReplicaSet>,
     /// Pods by namespace, then controller name.
-    pods_by_owner: HashMap<&'a str, HashMap<&'a str, Vec<&'a Pod>>>,
+    pods_by_owner: Nested<'a, &'a Pod>,
     pods_by_node: HashMap<&'a str, usize>,
     pods_by_namespace: HashMap<&'a str, Vec<&'a Pod>>,
+    /// EndpointSlices by namespace, then the Service they belong to.
+    slices: Nested<'a, &'a EndpointSlice>,
+    endpoints: Nested<'a, &'a Endpoints>,
 }
 
 impl<'a> Ctx<'a> {
+    /// Indexes the view once, so that rules look objects up instead of scanning for them.
     pub fn new(view: &'a ClusterView, opts: &'a DiagnoseOptions) -> Self {
-        let mut events: HashMap<ObjectKey<'a>, Vec<&'a Event>> = HashMap::new();
-        for e in &view.events {
-            let o = &e.involved_object;
-            let kind = o.kind.as_deref().unwrap_or("");
-            let ns = if kind == "Node" {
-                ""
-            } else {
-                o.namespace.as_deref().unwrap_or("")
-            };
-            events
-                .entry((kind, ns, o.name.as_deref().unwrap_or("")))
-                .or_default()
-                .push(e);
-        }
-        let replica_sets = (view.replica_sets.iter())
-            .map(|rs| ((ns(&rs.metadata), name(&rs.metadata)), rs))
-            .collect();
-        let mut pods_by_owner: HashMap<&str, HashMap<&str, Vec<&Pod>>> = HashMap::new();
+        let owned = (view.pods.iter())
+            .filter_map(|p| controller(&p.metadata).map(|o| (ns(&p.metadata), o.name.as_str(), p)));
+        let sliced = view.endpoint_slices.iter().filter_map(|s| {
+            let labels = s.metadata.labels.as_ref()?;
+            let service = labels.get("kubernetes.io/service-name")?;
+            Some((ns(&s.metadata), service.as_str(), s))
+        });
         let mut pods_by_node: HashMap<&str, usize> = HashMap::new();
         let mut pods_by_namespace: HashMap<&str, Vec<&Pod>> = HashMap::new();
         for pod in &view.pods {
@@ -51,11 +45,7 @@ impl<'a> Ctx<'a> {
                 .entry(ns(&pod.metadata))
                 .or_default()
                 .push(pod);
-            if let Some(owner) = controller(&pod.metadata) {
-                let in_ns = pods_by_owner.entry(ns(&pod.metadata)).or_default();
-                in_ns.entry(owner.name.as_str()).or_default().push(pod);
-            }
-            if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+            if let Some(node) = node_of(pod) {
                 *pods_by_node.entry(node).or_default() += 1;
             }
         }
@@ -63,26 +53,30 @@ impl<'a> Ctx<'a> {
             view,
             now_ms: opts.now_ms,
             opts,
-            events,
-            replica_sets,
-            pods_by_owner,
+            events: index_events(view),
+            replica_sets: (view.replica_sets.iter())
+                .map(|rs| ((ns(&rs.metadata), name(&rs.metadata)), rs))
+                .collect(),
+            pods_by_owner: nest(owned),
             pods_by_node,
             pods_by_namespace,
+            slices: nest(sliced),
+            endpoints: nest(
+                view.endpoints
+                    .iter()
+                    .map(|e| (ns(&e.metadata), name(&e.metadata), e)),
+            ),
         }
     }
 
     /// Events about an object last seen within the event window (or with no time at all).
     pub fn events(&self, kind: &str, namespace: &str, name: &str) -> Vec<&'a Event> {
-        let namespace = if kind == "Node" { "" } else { namespace };
         let oldest = self.now_ms.saturating_sub(self.opts.event_window_ms);
-        (self
-            .events
-            .get(&(kind, namespace, name))
-            .into_iter()
-            .flatten())
-        .filter(|e| event_last_seen_ms(e).is_none_or(|t| t >= oldest))
-        .copied()
-        .collect()
+        let named = self.events.get(name).into_iter().flatten().copied();
+        named
+            .filter(|e| is_about(e, kind, namespace))
+            .filter(|e| event_last_seen_ms(e).is_none_or(|t| t >= oldest))
+            .collect()
     }
 
     pub fn pod_events(&self, pod: &Pod) -> Vec<&'a Event> {
@@ -93,6 +87,16 @@ impl<'a> Ctx<'a> {
     pub fn pods_owned_by(&self, namespace: &str, owner: &str) -> &[&'a Pod] {
         let owned = self.pods_by_owner.get(namespace).and_then(|m| m.get(owner));
         owned.map_or(&[], Vec::as_slice)
+    }
+
+    pub fn endpoint_slices(&self, namespace: &str, service: &str) -> &[&'a EndpointSlice] {
+        let found = self.slices.get(namespace).and_then(|m| m.get(service));
+        found.map_or(&[], Vec::as_slice)
+    }
+
+    pub fn endpoints(&self, namespace: &str, service: &str) -> Option<&'a Endpoints> {
+        let found = self.endpoints.get(namespace).and_then(|m| m.get(service));
+        found.and_then(|v| v.first().copied())
     }
 
     pub fn pods_in(&self, namespace: &str) -> &[&'a Pod] {
@@ -131,6 +135,38 @@ impl<'a> Ctx<'a> {
     pub fn within_window(&self, t: &Time) -> bool {
         self.age_ms(t) <= self.opts.event_window_ms
     }
+}
+
+/// Events by the name of the object they are about. The name alone is the key because it
+/// is nearly unique and hashing one string instead of three is most of the indexing cost;
+/// kind and namespace are checked on lookup.
+fn index_events(view: &ClusterView) -> HashMap<&str, Vec<&Event>> {
+    let mut events: HashMap<&str, Vec<&Event>> = HashMap::with_capacity(view.events.len());
+    for e in &view.events {
+        let name = e.involved_object.name.as_deref().unwrap_or("");
+        events.entry(name).or_default().push(e);
+    }
+    events
+}
+
+/// Whether an event is about `kind` `namespace`/`name` (its name already matched). Node events
+/// carry the namespace of the Event object ("default") or none, so theirs is not compared.
+fn is_about(e: &Event, kind: &str, namespace: &str) -> bool {
+    let o = &e.involved_object;
+    o.kind.as_deref().unwrap_or("") == kind
+        && (kind == "Node" || o.namespace.as_deref().unwrap_or("") == namespace)
+}
+
+fn nest<'a, T>(items: impl Iterator<Item = (&'a str, &'a str, T)>) -> Nested<'a, T> {
+    let mut out: Nested<'a, T> = HashMap::new();
+    for (namespace, key, value) in items {
+        out.entry(namespace)
+            .or_default()
+            .entry(key)
+            .or_default()
+            .push(value);
+    }
+    out
 }
 
 pub(crate) fn ns(meta: &ObjectMeta) -> &str {

@@ -84,9 +84,13 @@ impl Diagnosis {
 pub fn diagnose(view: &ClusterView, scope: &Scope, options: &DiagnoseOptions) -> Diagnosis {
     let ctx = Ctx::new(view, options);
     let mut findings = Vec::new();
-    containers::check(&ctx, &mut findings);
-    scheduling::check(&ctx, &mut findings);
-    probes::check(&ctx, &mut findings);
+    for pod in &view.pods {
+        // Fetched once per pod: three rule families read the same events.
+        let events = ctx.pod_events(pod);
+        containers::check(&ctx, pod, &events, &mut findings);
+        scheduling::check(&ctx, pod, &events, &mut findings);
+        probes::check(&ctx, pod, &events, &mut findings);
+    }
     nodes::check(&ctx, &mut findings);
     workloads::check(&ctx, &mut findings);
     services::check(&ctx, &mut findings);

@@ -36,23 +36,18 @@ impl Kind {
     }
 }
 
-pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
-    for pod in &ctx.view.pods {
-        let mut groups: BTreeMap<(String, Kind), Vec<&Event>> = BTreeMap::new();
-        for e in ctx.pod_events(pod) {
-            if reason(e) != "Unhealthy" {
-                continue;
-            }
-            if let Some(kind) = Kind::of(message(e)) {
-                groups
-                    .entry((container_of(e, pod), kind))
-                    .or_default()
-                    .push(e);
-            }
+pub(super) fn check(ctx: &Ctx, pod: &Pod, events: &[&Event], out: &mut Vec<Finding>) {
+    let mut groups: BTreeMap<(String, Kind), Vec<&Event>> = BTreeMap::new();
+    for &e in events.iter().filter(|e| reason(e) == "Unhealthy") {
+        if let Some(kind) = Kind::of(message(e)) {
+            groups
+                .entry((container_of(e, pod), kind))
+                .or_default()
+                .push(e);
         }
-        for ((container, kind), events) in groups {
-            out.push(finding(ctx, pod, &container, kind, events));
-        }
+    }
+    for ((container, kind), unhealthy) in groups {
+        out.push(finding(ctx, pod, &container, kind, unhealthy, events));
     }
 }
 
@@ -71,7 +66,14 @@ fn container_of(e: &Event, pod: &Pod) -> String {
     from_path.or(first).unwrap_or("").to_string()
 }
 
-fn finding(ctx: &Ctx, pod: &Pod, container: &str, kind: Kind, events: Vec<&Event>) -> Finding {
+fn finding(
+    ctx: &Ctx,
+    pod: &Pod,
+    container: &str,
+    kind: Kind,
+    unhealthy: Vec<&Event>,
+    all: &[&Event],
+) -> Finding {
     let statuses = pod
         .status
         .as_ref()
@@ -79,7 +81,7 @@ fn finding(ctx: &Ctx, pod: &Pod, container: &str, kind: Kind, events: Vec<&Event
     let cs = statuses.into_iter().flatten().find(|c| c.name == container);
     let ready = cs.is_some_and(|c| c.ready);
     let restarts = cs.map_or(0, |c| c.restart_count);
-    let kills = (ctx.pod_events(pod).into_iter())
+    let kills = (all.iter())
         .filter(|e| reason(e) == "Killing" && message(e).contains("probe"))
         .count();
     let (rule, severity) = match kind {
@@ -88,10 +90,9 @@ fn finding(ctx: &Ctx, pod: &Pod, container: &str, kind: Kind, events: Vec<&Event
         _ if kills > 0 && restarts > 0 => (Rule::PodLivenessProbe, Severity::Critical),
         _ => (Rule::PodLivenessProbe, Severity::Warning),
     };
-    let total: u64 = events.iter().map(|e| event_count(e)).sum();
-    let sample = events
-        .iter()
-        .max_by_key(|e| event_count(e))
+    let total: u64 = unhealthy.iter().map(|e| event_count(e)).sum();
+    let sample = (unhealthy.iter())
+        .max_by(|a, b| (event_count(a), message(a)).cmp(&(event_count(b), message(b))))
         .map_or("", |e| message(e))
         .to_string();
     let probe = container_spec(pod, container).and_then(|c| probe_of(c, kind));
@@ -102,7 +103,7 @@ fn finding(ctx: &Ctx, pod: &Pod, container: &str, kind: Kind, events: Vec<&Event
         .summary(format!(
             "{what} of container {container} failed {total} times"
         ))
-        .evidence(event_evidence(events, 3))
+        .evidence(event_evidence(unhealthy, 3))
         .field(
             format!("status.containerStatuses[{container}].ready"),
             ready,

@@ -9,12 +9,10 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
-    for pod in &ctx.view.pods {
-        out.extend(unschedulable(ctx, pod));
-        out.extend(evicted(ctx, pod));
-        out.extend(ip_exhausted(ctx, pod));
-    }
+pub(super) fn check(ctx: &Ctx, pod: &Pod, events: &[&Event], out: &mut Vec<Finding>) {
+    out.extend(unschedulable(ctx, pod, events));
+    out.extend(evicted(ctx, pod));
+    out.extend(ip_exhausted(ctx, pod, events));
 }
 
 /// Why nodes were rejected, from the scheduler's "0/N nodes are available: ..." message.
@@ -62,12 +60,12 @@ fn scheduling_reasons(message: &str) -> Vec<String> {
         .collect()
 }
 
-fn unschedulable(ctx: &Ctx, pod: &Pod) -> Option<Finding> {
+fn unschedulable(ctx: &Ctx, pod: &Pod, events: &[&Event]) -> Option<Finding> {
     if pod_phase(pod) != "Pending" || node_of(pod).is_some() {
         return None;
     }
     let condition = pod_condition(pod, "PodScheduled").filter(|c| c.status == "False");
-    let events: Vec<&Event> = (ctx.pod_events(pod).into_iter())
+    let events: Vec<&Event> = (events.iter().copied())
         .filter(|e| reason(e) == "FailedScheduling")
         .collect();
     let latest = latest_message(events.iter().copied());
@@ -251,8 +249,8 @@ fn eviction_cause(pressure: &str, node: &str) -> String {
 
 const IP_MESSAGE: &str = "failed to assign an ip address to container";
 
-fn ip_exhausted(ctx: &Ctx, pod: &Pod) -> Option<Finding> {
-    let events: Vec<&Event> = (ctx.pod_events(pod).into_iter())
+fn ip_exhausted(ctx: &Ctx, pod: &Pod, events: &[&Event]) -> Option<Finding> {
+    let events: Vec<&Event> = (events.iter().copied())
         .filter(|e| {
             reason(e) == "FailedCreatePodSandBox" && message(e).to_lowercase().contains(IP_MESSAGE)
         })
@@ -295,11 +293,8 @@ fn node_allocatable_pods(ctx: &Ctx, node: &str) -> Option<String> {
 /// The aws-node (VPC CNI) logs on `node`: the pod's own log when it is in the view.
 fn aws_node_logs(ctx: &Ctx, node: &str) -> super::finding::NextStep {
     let why = "the IP address manager's view of the node's ENIs and free addresses";
-    let cni = ctx.view.pods.iter().find(|p| {
-        ns(&p.metadata) == "kube-system"
-            && node_of(p) == Some(node)
-            && name(&p.metadata).starts_with("aws-node")
-    });
+    let cni = (ctx.pods_in("kube-system").iter())
+        .find(|p| node_of(p) == Some(node) && name(&p.metadata).starts_with("aws-node"));
     match cni {
         Some(p) => next::pod_logs("kube-system", name(&p.metadata), "aws-node", false, why),
         None => next::command(

@@ -7,7 +7,7 @@ use super::context::*;
 use super::finding::{Finding, ResourceRef, Rule, Severity};
 use super::next;
 use super::workloads::pod_states;
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{EndpointSubset, Pod, Service};
 use std::collections::BTreeMap;
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
@@ -34,6 +34,11 @@ pub(crate) fn selects(selector: &BTreeMap<String, String>, pod: &Pod) -> bool {
 fn service(ctx: &Ctx, svc: &Service) -> Option<Finding> {
     let selector = selector(svc)?;
     let namespace = ns(&svc.metadata);
+    // A ready endpoint settles it without looking at pods: the common case stays cheap.
+    let counts = endpoint_counts(ctx, svc);
+    if counts.is_some_and(|(ready, _, _)| ready > 0) {
+        return None;
+    }
     let in_ns = ctx.pods_in(namespace).iter().copied();
     let matched: Vec<&Pod> = in_ns.filter(|p| selects(selector, p)).collect();
     let selector_text = pairs(selector);
@@ -45,7 +50,7 @@ fn service(ctx: &Ctx, svc: &Service) -> Option<Finding> {
         .as_ref()
         .and_then(|s| s.publish_not_ready_addresses)
         == Some(true);
-    let (ready, not_ready, source) = readiness(ctx, svc, &matched);
+    let (ready, not_ready, source) = counts.unwrap_or_else(|| pod_readiness(&matched));
     if ready > 0 || publish {
         return None;
     }
@@ -88,42 +93,32 @@ fn pairs(selector: &BTreeMap<String, String>) -> String {
     items.join(",")
 }
 
-/// (ready, not ready, where that came from)
-fn readiness(ctx: &Ctx, svc: &Service, matched: &[&Pod]) -> (usize, usize, &'static str) {
+/// (ready, not ready, source) from the Service's EndpointSlices, else its Endpoints object;
+/// `None` when the caller gave neither.
+fn endpoint_counts(ctx: &Ctx, svc: &Service) -> Option<(usize, usize, &'static str)> {
     let (namespace, svc_name) = (ns(&svc.metadata), name(&svc.metadata));
-    let slices: Vec<_> = (ctx.view.endpoint_slices.iter())
-        .filter(|s| ns(&s.metadata) == namespace)
-        .filter(|s| {
-            s.metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("kubernetes.io/service-name"))
-                .map(String::as_str)
-                == Some(svc_name)
-        })
-        .collect();
+    let slices = ctx.endpoint_slices(namespace, svc_name);
     if !slices.is_empty() {
         let endpoints = slices.iter().flat_map(|s| s.endpoints.iter().flatten());
-        let ready = |e: &&k8s_openapi::api::discovery::v1::Endpoint| {
-            e.conditions.as_ref().and_then(|c| c.ready) != Some(false)
-        };
-        let (r, n): (Vec<_>, Vec<_>) = endpoints.partition(ready);
-        return (r.len(), n.len(), "EndpointSlice");
+        // An endpoint without a ready condition counts as ready, as kube-proxy treats it.
+        let (mut ready, mut not_ready) = (0, 0);
+        for e in endpoints {
+            match e.conditions.as_ref().and_then(|c| c.ready) {
+                Some(false) => not_ready += 1,
+                _ => ready += 1,
+            }
+        }
+        return Some((ready, not_ready, "EndpointSlice"));
     }
-    let endpoints = ctx
-        .view
-        .endpoints
-        .iter()
-        .find(|e| ns(&e.metadata) == namespace && name(&e.metadata) == svc_name);
-    if let Some(e) = endpoints {
-        let subsets = e.subsets.iter().flatten();
-        let count = |f: fn(&k8s_openapi::api::core::v1::EndpointSubset) -> usize| {
-            subsets.clone().map(f).sum()
-        };
-        let ready = count(|s| s.addresses.as_ref().map_or(0, Vec::len));
-        let not_ready = count(|s| s.not_ready_addresses.as_ref().map_or(0, Vec::len));
-        return (ready, not_ready, "Endpoints");
-    }
+    let e = ctx.endpoints(namespace, svc_name)?;
+    let subsets = e.subsets.iter().flatten();
+    let count = |f: fn(&EndpointSubset) -> usize| subsets.clone().map(f).sum();
+    let ready = count(|s| s.addresses.as_ref().map_or(0, Vec::len));
+    let not_ready = count(|s| s.not_ready_addresses.as_ref().map_or(0, Vec::len));
+    Some((ready, not_ready, "Endpoints"))
+}
+
+fn pod_readiness(matched: &[&Pod]) -> (usize, usize, &'static str) {
     let ready = matched.iter().filter(|p| pod_is_ready(p)).count();
     (ready, matched.len() - ready, "pod Ready conditions")
 }
