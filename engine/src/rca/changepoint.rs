@@ -78,7 +78,7 @@ impl Baseline {
 }
 
 /// OLS line through the baseline, kept only when its change across the window exceeds three
-/// residual scales: extrapolating a noise slope would invent deviations.
+/// residual spreads: extrapolating a noise slope would invent deviations.
 fn fit_drift(samples: &[(i64, f64)], center: f64) -> Option<Drift> {
     let pts: Vec<(f64, f64)> = samples
         .iter()
@@ -102,9 +102,12 @@ fn fit_drift(samples: &[(i64, f64)], center: f64) -> Option<Drift> {
         .iter()
         .map(|p| p.1 - (my + slope * (p.0 - mx)))
         .collect();
-    let scale = robust_scale(&residuals, 0.0).max(SCALE_FLOOR_REL * center.abs() + 1e-9);
+    // Whether the drift is real is a question about the noise (the raw residual spread); how far
+    // a later value strays from it is scored with the same 1%-of-level floor as the level.
+    let noise = robust_scale(&residuals, 0.0);
+    let scale = noise.max(SCALE_FLOOR_REL * center.abs() + 1e-9);
     let (first, last) = (pts[0].0, pts[pts.len() - 1].0);
-    ((slope * (last - first)).abs() > 3.0 * scale).then_some(Drift {
+    ((slope * (last - first)).abs() > 3.0 * noise).then_some(Drift {
         level: my + slope * (last - mx),
         slope,
         anchor_ms: last as i64,
