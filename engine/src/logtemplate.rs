@@ -237,7 +237,7 @@ impl TemplateMiner {
             count: 0,
             first_seen: i64::MAX,
             last_seen: i64::MIN,
-            example: truncate_chars(line.trim_end(), self.config.max_example_chars),
+            example: clip(line.trim_end(), self.config.max_example_chars),
             buckets: VecDeque::new(),
         };
         self.next_id += 1;
@@ -464,10 +464,12 @@ fn bucket_start(t: i64, step: i64) -> i64 {
     t.saturating_sub(t.rem_euclid(step))
 }
 
-fn truncate_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_string(),
+/// `text` cut to `max` characters (on a character boundary), with `…` when cut. Diagnosis
+/// evidence uses it too.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
     }
 }
 

@@ -4,7 +4,9 @@
 use super::context::*;
 use super::finding::{Finding, Rule, Severity};
 use super::next;
-use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Event, Pod};
+use k8s_openapi::api::core::v1::{
+    ContainerStateTerminated, ContainerStatus, EnvFromSource, EnvVar, Event, Pod, Volume,
+};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -416,63 +418,60 @@ fn config_error(ctx: &Ctx, s: &Status) -> Option<Finding> {
 
 /// Spec paths in container `container` (and the pod's volumes) that name `kind` `object`.
 fn references(pod: &Pod, container: &str, kind: &str, object: &str) -> Vec<String> {
-    let mut paths = Vec::new();
     let secret = kind == "Secret";
+    let mut paths = Vec::new();
     if let Some(c) = container_spec(pod, container) {
+        let prefix = format!("spec.containers[{container}]");
         for env in c.env.iter().flatten() {
-            let from = env.value_from.as_ref();
-            let hit = if secret {
-                from.and_then(|f| f.secret_key_ref.as_ref())
-                    .is_some_and(|r| r.name == object)
-            } else {
-                from.and_then(|f| f.config_map_key_ref.as_ref())
-                    .is_some_and(|r| r.name == object)
-            };
-            if hit {
-                let field = if secret {
-                    "secretKeyRef"
-                } else {
-                    "configMapKeyRef"
-                };
-                paths.push(format!(
-                    "spec.containers[{container}].env[{}].valueFrom.{field}.name",
-                    env.name
-                ));
+            if let Some((field, _)) = env_ref(env, secret).filter(|(_, n)| *n == object) {
+                paths.push(format!("{prefix}.env[{}].valueFrom.{field}.name", env.name));
             }
         }
         for (i, src) in c.env_from.iter().flatten().enumerate() {
-            let hit = if secret {
-                src.secret_ref.as_ref().is_some_and(|r| r.name == object)
-            } else {
-                src.config_map_ref
-                    .as_ref()
-                    .is_some_and(|r| r.name == object)
-            };
-            if hit {
-                let field = if secret { "secretRef" } else { "configMapRef" };
-                paths.push(format!(
-                    "spec.containers[{container}].envFrom[{i}].{field}.name"
-                ));
+            if let Some((field, _)) = env_from_ref(src, secret).filter(|(_, n)| *n == object) {
+                paths.push(format!("{prefix}.envFrom[{i}].{field}.name"));
             }
         }
     }
     let volumes = pod.spec.as_ref().and_then(|s| s.volumes.as_ref());
     for v in volumes.into_iter().flatten() {
-        let hit = if secret {
-            v.secret.as_ref().and_then(|s| s.secret_name.as_deref()) == Some(object)
-        } else {
-            v.config_map.as_ref().is_some_and(|c| c.name == object)
-        };
-        if hit {
-            let field = if secret {
-                "secret.secretName"
-            } else {
-                "configMap.name"
-            };
+        if let Some((field, _)) = volume_ref(v, secret).filter(|(_, n)| *n == object) {
             paths.push(format!("spec.volumes[{}].{field}", v.name));
         }
     }
     paths
+}
+
+/// (field, name) of the Secret or ConfigMap an env var reads, if it reads one.
+fn env_ref(env: &EnvVar, secret: bool) -> Option<(&'static str, &str)> {
+    let from = env.value_from.as_ref()?;
+    if secret {
+        Some(("secretKeyRef", from.secret_key_ref.as_ref()?.name.as_str()))
+    } else {
+        Some((
+            "configMapKeyRef",
+            from.config_map_key_ref.as_ref()?.name.as_str(),
+        ))
+    }
+}
+
+fn env_from_ref(src: &EnvFromSource, secret: bool) -> Option<(&'static str, &str)> {
+    if secret {
+        Some(("secretRef", src.secret_ref.as_ref()?.name.as_str()))
+    } else {
+        Some(("configMapRef", src.config_map_ref.as_ref()?.name.as_str()))
+    }
+}
+
+fn volume_ref(v: &Volume, secret: bool) -> Option<(&'static str, &str)> {
+    if secret {
+        Some((
+            "secret.secretName",
+            v.secret.as_ref()?.secret_name.as_deref()?,
+        ))
+    } else {
+        Some(("configMap.name", v.config_map.as_ref()?.name.as_str()))
+    }
 }
 
 #[cfg(test)]

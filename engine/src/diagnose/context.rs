@@ -109,6 +109,19 @@ impl<'a> Ctx<'a> {
         self.pods_by_node.get(node).copied().unwrap_or(0)
     }
 
+    /// The ReplicaSets a Deployment controls.
+    pub fn replica_sets_of<'s>(
+        &'s self,
+        namespace: &'s str,
+        deployment: &'s str,
+    ) -> impl Iterator<Item = &'a ReplicaSet> + 's {
+        (self.view.replica_sets.iter()).filter(move |rs| {
+            ns(&rs.metadata) == namespace
+                && controller(&rs.metadata)
+                    .is_some_and(|o| o.kind == "Deployment" && o.name == deployment)
+        })
+    }
+
     pub fn replica_set(&self, namespace: &str, name: &str) -> Option<&'a ReplicaSet> {
         self.replica_sets.get(&(namespace, name)).copied()
     }
@@ -313,11 +326,12 @@ pub(crate) fn node_of(pod: &Pod) -> Option<&str> {
 }
 
 /// Cuts long messages for evidence, on a character boundary.
-pub(crate) fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
+pub(crate) use crate::logtemplate::clip;
+
+/// `a=1,b=2`: a label selector or label set as kubectl prints it.
+pub(crate) fn label_text(labels: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(",")
 }
 
 #[cfg(test)]
@@ -330,11 +344,5 @@ mod tests {
         assert_eq!(human_ms(59 * 60_000), "59m");
         assert_eq!(human_ms(185 * 60_000), "3h5m");
         assert_eq!(human_ms(3 * 86_400_000 + 7_200_000), "3d2h");
-    }
-
-    #[test]
-    fn clip_respects_characters() {
-        assert_eq!(clip("ééé", 2), "éé…");
-        assert_eq!(clip("ab", 5), "ab");
     }
 }

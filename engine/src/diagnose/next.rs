@@ -7,14 +7,24 @@ use super::finding::NextStep;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-pub const POD_LOGS: &str = "get_pod_logs";
-pub const EVENTS: &str = "get_events";
-pub const DESCRIBE: &str = "describe_resource";
-pub const METRICS: &str = "workload_metrics";
-pub const DIAGNOSE: &str = "diagnose";
+pub const POD_LOGS: &str = "k8s_get_pod_logs";
+pub const EVENTS: &str = "k8s_get_events";
+pub const DESCRIBE: &str = "k8s_get_resource";
+pub const METRICS: &str = "k8s_workload_metrics";
+pub const DIAGNOSE: &str = "k8s_diagnose";
+pub const ROLLOUT_HISTORY: &str = "k8s_rollout_history";
+pub const NODE_STATUS: &str = "k8s_node_status";
 
 /// Every tool a finding may name.
-pub const TOOLS: &[&str] = &[POD_LOGS, EVENTS, DESCRIBE, METRICS, DIAGNOSE];
+pub const TOOLS: &[&str] = &[
+    POD_LOGS,
+    EVENTS,
+    DESCRIBE,
+    METRICS,
+    DIAGNOSE,
+    ROLLOUT_HISTORY,
+    NODE_STATUS,
+];
 
 fn tool(name: &str, args: &[(&str, Value)], command: String, why: &str) -> NextStep {
     NextStep {
@@ -105,6 +115,26 @@ pub fn diagnose_workload(namespace: &str, kind: &str, name: &str, why: &str) -> 
             "kubectl describe {} -n {namespace} {name}",
             kind.to_lowercase()
         ),
+        why,
+    )
+}
+
+/// The revisions of a Deployment: what changed, and when.
+pub fn rollout_history(namespace: &str, deployment: &str, why: &str) -> NextStep {
+    tool(
+        ROLLOUT_HISTORY,
+        &[("namespace", json!(namespace)), ("name", json!(deployment))],
+        format!("kubectl rollout history deployment/{deployment} -n {namespace}"),
+        why,
+    )
+}
+
+/// A node's conditions, capacity, taints and pods.
+pub fn node_status(node: &str, why: &str) -> NextStep {
+    tool(
+        NODE_STATUS,
+        &[("node", json!(node))],
+        format!("kubectl describe node {node}"),
         why,
     )
 }

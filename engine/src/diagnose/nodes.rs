@@ -64,9 +64,7 @@ fn condition_finding(ctx: &Ctx, node: &Node, c: &NodeCondition) -> Option<Findin
     let events = ctx.events("Node", "", node_name);
     f.evidence(event_evidence(events, 3))
         .cause(cause(c))
-        .step(next::describe(
-            "Node",
-            None,
+        .step(next::node_status(
             node_name,
             "all conditions, capacity and the pods on the node",
         ))

@@ -81,20 +81,9 @@ fn finding(
     let cs = statuses.into_iter().flatten().find(|c| c.name == container);
     let ready = cs.is_some_and(|c| c.ready);
     let restarts = cs.map_or(0, |c| c.restart_count);
-    let kills = (all.iter())
-        .filter(|e| reason(e) == "Killing" && message(e).contains("probe"))
-        .count();
-    let (rule, severity) = match kind {
-        Kind::Readiness if ready => (Rule::PodReadinessProbe, Severity::Info),
-        Kind::Readiness => (Rule::PodReadinessProbe, Severity::Warning),
-        _ if kills > 0 && restarts > 0 => (Rule::PodLivenessProbe, Severity::Critical),
-        _ => (Rule::PodLivenessProbe, Severity::Warning),
-    };
+    let (rule, severity) = grade(kind, ready, restarts, all);
     let total: u64 = unhealthy.iter().map(|e| event_count(e)).sum();
-    let sample = (unhealthy.iter())
-        .max_by(|a, b| (event_count(a), message(a)).cmp(&(event_count(b), message(b))))
-        .map_or("", |e| message(e))
-        .to_string();
+    let sample = most_frequent(&unhealthy).to_string();
     let probe = container_spec(pod, container).and_then(|c| probe_of(c, kind));
     let path = format!("spec.containers[{container}].{}", kind.field());
     let what = format!("{:?} probe", kind).to_lowercase();
@@ -134,6 +123,25 @@ fn finding(
             ],
             "whether CPU throttling or memory makes the app answer slowly",
         ))
+}
+
+/// Readiness failures matter while the container is out of its Services; liveness failures
+/// are critical once the kubelet has restarted the container for them.
+fn grade(kind: Kind, ready: bool, restarts: i32, all: &[&Event]) -> (Rule, Severity) {
+    let killed = (all.iter()).any(|e| reason(e) == "Killing" && message(e).contains("probe"));
+    match kind {
+        Kind::Readiness if ready => (Rule::PodReadinessProbe, Severity::Info),
+        Kind::Readiness => (Rule::PodReadinessProbe, Severity::Warning),
+        _ if killed && restarts > 0 => (Rule::PodLivenessProbe, Severity::Critical),
+        _ => (Rule::PodLivenessProbe, Severity::Warning),
+    }
+}
+
+/// The message seen most often (ties: the greater message, for a stable answer).
+fn most_frequent<'e>(events: &[&'e Event]) -> &'e str {
+    let best = (events.iter())
+        .max_by(|a, b| (event_count(a), message(a)).cmp(&(event_count(b), message(b))));
+    best.map_or("", |e| message(e))
 }
 
 fn probe_of(c: &k8s_openapi::api::core::v1::Container, kind: Kind) -> Option<&Probe> {

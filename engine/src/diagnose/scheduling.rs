@@ -169,10 +169,7 @@ fn pvc_names(pod: &Pod) -> Vec<String> {
 fn selector_text(pod: &Pod) -> String {
     let selector = pod.spec.as_ref().and_then(|s| s.node_selector.as_ref());
     match selector.filter(|s| !s.is_empty()) {
-        Some(s) => {
-            let pairs: Vec<String> = s.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!(" ({})", pairs.join(","))
-        }
+        Some(s) => format!(" ({})", label_text(s)),
         None => String::new(),
     }
 }
@@ -216,9 +213,7 @@ fn evicted(ctx: &Ctx, pod: &Pod) -> Option<Finding> {
     )
     .derived("pressure", &pressure)
     .cause(eviction_cause(&pressure, node))
-    .step(next::describe(
-        "Node",
-        None,
+    .step(next::node_status(
         node,
         "the node's pressure conditions and allocatable resources",
     ))

@@ -114,11 +114,7 @@ fn namespace_objects(ctx: &Ctx, namespace: &str) -> Vec<ResourceRef> {
 fn workload(ctx: &Ctx, namespace: &str, kind: &str, root: &str) -> HashSet<ResourceRef> {
     let mut controllers = vec![ResourceRef::namespaced(kind, namespace, root)];
     if kind == "Deployment" {
-        let owned = (ctx.view.replica_sets.iter()).filter(|rs| {
-            ns(&rs.metadata) == namespace
-                && controller(&rs.metadata)
-                    .is_some_and(|o| o.kind == "Deployment" && o.name == root)
-        });
+        let owned = ctx.replica_sets_of(namespace, root);
         controllers.extend(
             owned.map(|rs| ResourceRef::namespaced("ReplicaSet", namespace, name(&rs.metadata))),
         );

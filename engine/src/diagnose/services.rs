@@ -41,7 +41,7 @@ fn service(ctx: &Ctx, svc: &Service) -> Option<Finding> {
     }
     let in_ns = ctx.pods_in(namespace).iter().copied();
     let matched: Vec<&Pod> = in_ns.filter(|p| selects(selector, p)).collect();
-    let selector_text = pairs(selector);
+    let selector_text = label_text(selector);
     if matched.is_empty() {
         return Some(no_match(ctx, svc, selector, &selector_text));
     }
@@ -86,11 +86,6 @@ fn service(ctx: &Ctx, svc: &Service) -> Option<Finding> {
         "the addresses and their ready conditions",
     ))
     .into()
-}
-
-fn pairs(selector: &BTreeMap<String, String>) -> String {
-    let items: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    items.join(",")
 }
 
 /// (ready, not ready, source) from the Service's EndpointSlices, else its Endpoints object;

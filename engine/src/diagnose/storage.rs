@@ -99,12 +99,13 @@ fn pending(
         .iter()
         .any(|e| matches!(reason(e), "ProvisioningFailed" | "FailedBinding"));
     let waiting_for_consumer = events.iter().any(|e| reason(e) == "WaitForFirstConsumer");
+    // Without a creation time the claim is taken as old enough to report.
     let age = pvc
         .metadata
         .creation_timestamp
         .as_ref()
-        .map_or(i64::MAX, |t| ctx.age_ms(t));
-    if !failing && age < ctx.opts.pending_grace_ms {
+        .map(|t| ctx.age_ms(t));
+    if !failing && age.is_some_and(|a| a < ctx.opts.pending_grace_ms) {
         return None;
     }
     let failures = (events.iter().copied())
@@ -123,7 +124,11 @@ fn pending(
     };
     let mut f = f;
     f.severity = severity;
-    f.summary(format!("PersistentVolumeClaim has been Pending for {}", human_ms(age)))
+    let summary = match age {
+        Some(a) => format!("PersistentVolumeClaim has been Pending for {}", human_ms(a)),
+        None => "PersistentVolumeClaim is Pending".to_string(),
+    };
+    f.summary(summary)
         .derived("used_by", used_by)
         .evidence(event_evidence(events, 3))
         .cause(cause)

@@ -2,9 +2,9 @@
 //! FailedCreate from quota or admission, and failed Jobs.
 
 use super::context::*;
-use super::finding::{Finding, ResourceRef, Rule, Severity};
+use super::finding::{Finding, NextStep, ResourceRef, Rule, Severity};
 use super::next;
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -17,29 +17,31 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
         out.extend(deployment(ctx, d));
     }
     for s in &ctx.view.stateful_sets {
-        let st = s.status.as_ref();
-        let desired = s.spec.replicas.unwrap_or(1);
-        let ready = st.and_then(|s| s.ready_replicas).unwrap_or(0);
-        out.extend(short_of_replicas(
+        let status = s.status.as_ref();
+        out.extend(short_of(
             ctx,
-            "StatefulSet",
-            &s.metadata,
-            desired,
-            ready,
-            "status.readyReplicas",
+            Shortfall {
+                kind: "StatefulSet",
+                meta: &s.metadata,
+                desired: s.spec.replicas.unwrap_or(1),
+                available: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+                path: "status.readyReplicas",
+                degraded: true,
+            },
         ));
     }
     for d in &ctx.view.daemon_sets {
-        let st = d.status.as_ref();
-        let desired = st.map_or(0, |s| s.desired_number_scheduled);
-        let ready = st.map_or(0, |s| s.number_ready);
-        out.extend(short_of_replicas(
+        let status = d.status.as_ref();
+        out.extend(short_of(
             ctx,
-            "DaemonSet",
-            &d.metadata,
-            desired,
-            ready,
-            "status.numberReady",
+            Shortfall {
+                kind: "DaemonSet",
+                meta: &d.metadata,
+                desired: status.map_or(0, |s| s.desired_number_scheduled),
+                available: status.map_or(0, |s| s.number_ready),
+                path: "status.numberReady",
+                degraded: true,
+            },
         ));
     }
     failed_creates(ctx, out);
@@ -49,54 +51,49 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
 }
 
 fn deployment(ctx: &Ctx, d: &Deployment) -> Option<Finding> {
-    let meta = &d.metadata;
     let status = d.status.as_ref()?;
-    let condition = |t: &str| {
-        status
-            .conditions
-            .iter()
-            .flatten()
-            .find(|c| c.type_.as_deref() == Some(t))
-    };
+    let condition =
+        |t: &str| (status.conditions.iter().flatten()).find(|c| c.type_.as_deref() == Some(t));
     let progressing = condition("Progressing");
-    let stuck =
-        progressing.is_some_and(|c| c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
-    if !stuck {
-        let desired = d.spec.replicas.unwrap_or(1);
-        let available = status.available_replicas.unwrap_or(0);
-        let min_unavailable =
-            condition("Available").is_some_and(|c| c.status.as_deref() == Some("False"));
-        return short_of(
-            ctx,
-            "Deployment",
-            meta,
-            desired,
-            available,
-            "status.availableReplicas",
-            min_unavailable,
-        );
+    if let Some(c) = progressing.filter(|c| c.reason.as_deref() == Some("ProgressDeadlineExceeded"))
+    {
+        return Some(rollout_stuck(ctx, d, status, c));
     }
-    let c = progressing?;
-    let namespace = ns(meta);
-    let newest = newest_replica_set(ctx, d);
-    let mut f = Finding::new(
+    let degraded = condition("Available").is_some_and(|c| c.status.as_deref() == Some("False"));
+    let shortfall = Shortfall {
+        kind: "Deployment",
+        meta: &d.metadata,
+        desired: d.spec.replicas.unwrap_or(1),
+        available: status.available_replicas.unwrap_or(0),
+        path: "status.availableReplicas",
+        degraded,
+    };
+    short_of(ctx, shortfall)
+}
+
+fn rollout_stuck(
+    ctx: &Ctx,
+    d: &Deployment,
+    status: &DeploymentStatus,
+    c: &DeploymentCondition,
+) -> Finding {
+    let (namespace, deploy) = (ns(&d.metadata), name(&d.metadata));
+    let message = c.message.as_deref();
+    let f = Finding::new(
         Rule::RolloutStuck,
         Severity::Critical,
-        ResourceRef::namespaced("Deployment", namespace, name(meta)),
+        ResourceRef::namespaced("Deployment", namespace, deploy),
     )
     .summary(format!(
         "rollout exceeded its progress deadline: {}",
-        c.message.as_deref().unwrap_or("")
+        message.unwrap_or("")
     ))
     .field_opt("status.conditions[Progressing].status", c.status.as_deref())
     .field(
         "status.conditions[Progressing].reason",
         "ProgressDeadlineExceeded",
     )
-    .field_opt(
-        "status.conditions[Progressing].message",
-        c.message.as_deref(),
-    )
+    .field_opt("status.conditions[Progressing].message", message)
     .field("spec.replicas", d.spec.replicas.unwrap_or(1))
     .field(
         "status.updatedReplicas",
@@ -114,39 +111,36 @@ fn deployment(ctx: &Ctx, d: &Deployment) -> Option<Finding> {
         "spec.progressDeadlineSeconds",
         d.spec.progress_deadline_seconds,
     );
-    let mut cause = "the new ReplicaSet's pods never became available".to_string();
-    if let Some(rs) = newest {
-        let rs_name = name(&rs.metadata);
-        let pods = ctx.pods_owned_by(namespace, rs_name);
-        let states = pod_states(pods);
-        f = f
-            .derived("new_replicaset", rs_name)
-            .derived("new_replicaset_pods", &states);
-        if let Some(image) = first_image(rs) {
-            f = f.field(
-                format!("ReplicaSet/{namespace}/{rs_name}:spec.template.spec.containers[0].image"),
-                image,
-            );
-        }
-        cause = format!(
-            "the new ReplicaSet {rs_name}'s pods never became available ({states}); their pod findings say why. Roll back with `kubectl rollout undo` if the new version is at fault"
-        );
-    }
-    f.cause(cause)
+    new_replica_set_evidence(ctx, f, d)
         .step(next::diagnose_workload(
             namespace,
             "Deployment",
-            name(meta),
+            deploy,
             "the findings on the new pods",
         ))
-        .step(next::command(
-            format!(
-                "kubectl rollout history deployment/{} -n {namespace}",
-                name(meta)
-            ),
+        .step(next::rollout_history(
+            namespace,
+            deploy,
             "what changed between revisions",
         ))
-        .into()
+}
+
+/// The newest ReplicaSet, its image and how its pods are doing: where a stuck rollout stalls.
+fn new_replica_set_evidence(ctx: &Ctx, f: Finding, d: &Deployment) -> Finding {
+    let Some(rs) = newest_replica_set(ctx, d) else {
+        return f.cause("the new ReplicaSet's pods never became available");
+    };
+    let (namespace, rs_name) = (ns(&d.metadata), name(&rs.metadata));
+    let states = pod_states(ctx.pods_owned_by(namespace, rs_name));
+    let image_path =
+        format!("ReplicaSet/{namespace}/{rs_name}:spec.template.spec.containers[0].image");
+    f.derived("new_replicaset", rs_name)
+        .derived("new_replicaset_pods", &states)
+        .field_opt(image_path, first_image(rs))
+        .cause(format!(
+            "the new ReplicaSet {rs_name}'s pods never became available ({states}); their pod \
+             findings say why. Roll back with `kubectl rollout undo` if the new version is at fault"
+        ))
 }
 
 /// The Deployment's ReplicaSet with the highest `deployment.kubernetes.io/revision`.
@@ -157,12 +151,7 @@ fn newest_replica_set<'a>(ctx: &Ctx<'a>, d: &Deployment) -> Option<&'a ReplicaSe
         let text = annotations.and_then(|a| a.get("deployment.kubernetes.io/revision"));
         text.and_then(|r| r.parse().ok()).unwrap_or(0)
     };
-    (ctx.view.replica_sets.iter())
-        .filter(|rs| {
-            ns(&rs.metadata) == namespace
-                && controller(&rs.metadata)
-                    .is_some_and(|o| o.kind == "Deployment" && o.name == deploy)
-        })
+    ctx.replica_sets_of(namespace, deploy)
         .max_by_key(|rs| revision(rs))
 }
 
@@ -211,29 +200,30 @@ fn pod_state(pod: &Pod) -> String {
     }
 }
 
-fn short_of_replicas(
-    ctx: &Ctx,
-    kind: &str,
-    meta: &ObjectMeta,
+/// A workload's available replicas against its desired count.
+struct Shortfall<'m> {
+    kind: &'static str,
+    meta: &'m ObjectMeta,
     desired: i32,
-    ready: i32,
-    path: &str,
-) -> Option<Finding> {
-    short_of(ctx, kind, meta, desired, ready, path, true)
+    available: i32,
+    /// The status field `available` was read from.
+    path: &'static str,
+    /// The controller itself reports less than minimum availability.
+    degraded: bool,
 }
 
 /// Fewer available replicas than desired. Critical at zero; a warning when the controller says
 /// it is below minimum availability (`degraded`); info otherwise, which covers the brief gap of
 /// a healthy rolling update.
-fn short_of(
-    ctx: &Ctx,
-    kind: &str,
-    meta: &ObjectMeta,
-    desired: i32,
-    available: i32,
-    path: &str,
-    degraded: bool,
-) -> Option<Finding> {
+fn short_of(ctx: &Ctx, s: Shortfall) -> Option<Finding> {
+    let Shortfall {
+        kind,
+        meta,
+        desired,
+        available,
+        path,
+        degraded,
+    } = s;
     if available >= desired || desired <= 0 {
         return None;
     }
@@ -278,11 +268,7 @@ fn short_of(
 
 /// Pods of a Deployment, through its ReplicaSets.
 fn deployment_pods<'a>(ctx: &Ctx<'a>, namespace: &str, deploy: &str) -> Vec<&'a Pod> {
-    (ctx.view.replica_sets.iter())
-        .filter(|rs| {
-            ns(&rs.metadata) == namespace
-                && controller(&rs.metadata).is_some_and(|o| o.name == deploy)
-        })
+    (ctx.replica_sets_of(namespace, deploy))
         .flat_map(|rs| {
             ctx.pods_owned_by(namespace, name(&rs.metadata))
                 .iter()
@@ -351,55 +337,60 @@ fn failed_create(
     if let Some(c) = QUOTA.captures(latest) {
         return quota_finding(ctx, f, namespace, &c);
     }
-    let (cause, step) = if let Some(c) = WEBHOOK_DENIED.captures(latest) {
-        (
-            format!("admission webhook {} rejects the pod: {}", &c[1], &c[2]),
-            next::command(
-                "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations",
-                "which policy engine owns the webhook",
-            ),
-        )
-    } else if let Some(c) = WEBHOOK_FAILED.captures(latest) {
-        (
-            format!(
-                "the API server cannot reach admission webhook {}; with failurePolicy=Fail every pod creation fails until its service is back",
-                &c[1]
-            ),
-            next::command(
-                "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o wide",
-                "the webhook's service and failure policy",
-            ),
-        )
-    } else if let Some(c) = POD_SECURITY.captures(latest) {
-        (
-            format!(
-                "the namespace enforces Pod Security level {} and the pod template violates it: {}",
-                &c[1], &c[2]
-            ),
-            next::describe(
-                "Namespace",
-                None,
-                namespace,
-                "the pod-security.kubernetes.io labels",
-            ),
-        )
-    } else if let Some(c) = SERVICE_ACCOUNT.captures(latest) {
-        (
-            format!(
-                "the pod template names service account {}, which does not exist in {namespace}",
-                &c[1]
-            ),
-            next::describe(
-                "ServiceAccount",
-                Some(namespace),
-                &c[1],
-                "whether it exists (IRSA or Pod Identity annotations included)",
-            ),
-        )
-    } else {
-        ("the API server rejects the controller's pod creation; the event message has the reason".to_string(), next::events(kind, Some(namespace), object, "the full rejection messages"))
-    };
+    let (cause, step) = rejection(latest, kind, namespace, object);
     f.cause(cause).step(step)
+}
+
+/// Why the API server refused the controller's pods, other than quota, and where to look.
+fn rejection(message: &str, kind: &str, namespace: &str, object: &str) -> (String, NextStep) {
+    let webhooks = "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations";
+    if let Some(c) = WEBHOOK_DENIED.captures(message) {
+        let cause = format!("admission webhook {} rejects the pod: {}", &c[1], &c[2]);
+        return (
+            cause,
+            next::command(webhooks, "which policy engine owns the webhook"),
+        );
+    }
+    if let Some(c) = WEBHOOK_FAILED.captures(message) {
+        let cause = format!(
+            "the API server cannot reach admission webhook {}; with failurePolicy=Fail every pod \
+             creation fails until its service is back",
+            &c[1]
+        );
+        let step = next::command(
+            format!("{webhooks} -o wide"),
+            "the webhook's service and failure policy",
+        );
+        return (cause, step);
+    }
+    if let Some(c) = POD_SECURITY.captures(message) {
+        let cause = format!(
+            "the namespace enforces Pod Security level {} and the pod template violates it: {}",
+            &c[1], &c[2]
+        );
+        let step = next::describe(
+            "Namespace",
+            None,
+            namespace,
+            "the pod-security.kubernetes.io labels",
+        );
+        return (cause, step);
+    }
+    if let Some(c) = SERVICE_ACCOUNT.captures(message) {
+        let cause = format!(
+            "the pod template names service account {}, which does not exist in {namespace}",
+            &c[1]
+        );
+        let why = "whether it exists (IRSA or Pod Identity annotations included)";
+        return (
+            cause,
+            next::describe("ServiceAccount", Some(namespace), &c[1], why),
+        );
+    }
+    let cause =
+        "the API server rejects the controller's pod creation; the event message has the reason";
+    let step = next::events(kind, Some(namespace), object, "the full rejection messages");
+    (cause.to_string(), step)
 }
 
 fn owner_of(ctx: &Ctx, kind: &str, namespace: &str, object: &str) -> Option<ResourceRef> {

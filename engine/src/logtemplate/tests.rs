@@ -277,6 +277,12 @@ fn extreme_input_is_safe() {
     );
 }
 
+#[test]
+fn clip_cuts_on_characters() {
+    assert_eq!(clip("ééé", 2), "éé…");
+    assert_eq!(clip("ab", 5), "ab");
+}
+
 proptest! {
     #[test]
     fn every_mined_line_is_counted_once(
