@@ -70,13 +70,13 @@ fn metrics_unavailable(ctx: &Ctx, hpa: &HorizontalPodAutoscaler) -> Option<Findi
         .summary("HPA cannot read its metrics, so it does not scale");
     if let Some(c) = inactive {
         f = f
-            .field("status.conditions[ScalingActive].status", "False")
+            .field("status.conditions[type=ScalingActive].status", "False")
             .field_opt(
-                "status.conditions[ScalingActive].reason",
+                "status.conditions[type=ScalingActive].reason",
                 c.reason.as_deref(),
             )
             .field_opt(
-                "status.conditions[ScalingActive].message",
+                "status.conditions[type=ScalingActive].message",
                 c.message.as_deref(),
             );
     }
@@ -141,17 +141,17 @@ fn at_max(hpa: &HorizontalPodAutoscaler) -> Option<Finding> {
     if let Some(c) = limited {
         f = f
             .field(
-                "status.conditions[ScalingLimited].reason",
+                "status.conditions[type=ScalingLimited].reason",
                 "TooManyReplicas",
             )
             .field_opt(
-                "status.conditions[ScalingLimited].message",
+                "status.conditions[type=ScalingLimited].message",
                 c.message.as_deref(),
             );
     }
     for m in status.current_metrics.iter().flatten() {
         if let Some((metric, value)) = metric_text(m) {
-            f = f.field(format!("status.currentMetrics[{metric}]"), value);
+            f = f.field(format!("status.currentMetrics[name={metric}]"), value);
         }
     }
     let (kind, target_name) = target(hpa);

@@ -2,7 +2,7 @@
 //! CreateContainerConfigError. Each reads one container status plus the pod's events.
 
 use super::context::*;
-use super::finding::{Finding, Rule, Severity};
+use super::finding::{Evidence, Finding, NextStep, Rule, Severity};
 use super::next;
 use k8s_openapi::api::core::v1::{
     ContainerStateTerminated, ContainerStatus, EnvFromSource, EnvVar, Event, Pod, Volume,
@@ -22,7 +22,7 @@ struct Status<'p> {
 impl Status<'_> {
     /// `status.containerStatuses[name]`, the prefix of this container's evidence paths.
     fn path(&self) -> String {
-        format!("status.{}[{}]", self.list, self.cs.name)
+        format!("status.{}[name={}]", self.list, self.cs.name)
     }
 }
 
@@ -66,7 +66,7 @@ fn base(ctx: &Ctx, s: &Status, rule: Rule, severity: Severity) -> Finding {
     Finding::new(rule, severity, pod_ref(s.pod)).owner(ctx.top_owner(&s.pod.metadata))
 }
 
-fn logs_step(s: &Status, previous: bool, why: &str) -> super::finding::NextStep {
+fn logs_step(s: &Status, previous: bool, why: &str) -> NextStep {
     let (ns, pod) = (ns(&s.pod.metadata), name(&s.pod.metadata));
     next::pod_logs(ns, pod, &s.cs.name, previous, why)
 }
@@ -185,7 +185,7 @@ fn oom_killed(ctx: &Ctx, s: &Status) -> Option<Finding> {
     let spec = container_spec(s.pod, &s.cs.name);
     let limit = spec.and_then(|c| container_resource(c, "limits", "memory"));
     let request = spec.and_then(|c| container_resource(c, "requests", "memory"));
-    let spec_path = format!("spec.containers[{}].resources", s.cs.name);
+    let spec_path = format!("spec.containers[name={}].resources", s.cs.name);
     let cause = match limit {
         Some(l) => format!("the container's memory use reached its limit of {l}; the kernel killed it"),
         None => "no memory limit is set: the node ran out of memory and the kernel picked this container".into(),
@@ -248,7 +248,7 @@ fn image_pull(ctx: &Ctx, s: &Status) -> Option<Finding> {
     let registry = registry_of(image);
     base(ctx, s, Rule::PodImagePull, Severity::Critical)
         .summary(format!("image {image} cannot be pulled ({waiting})"))
-        .field(format!("spec.containers[{}].image", s.cs.name), image)
+        .field(format!("spec.containers[name={}].image", s.cs.name), image)
         .field(format!("{}.state.waiting.reason", s.path()), waiting)
         .field(
             format!("{}.state.waiting.message", s.path()),
@@ -325,7 +325,7 @@ fn pull_cause(texts: &[&str], image: &str, registry: &str) -> String {
     }
 }
 
-fn pull_check(image: &str, registry: &str) -> super::finding::NextStep {
+fn pull_check(image: &str, registry: &str) -> NextStep {
     let (repo, tag) = split_image(image);
     if registry.contains(".dkr.ecr.") {
         let region = registry.split('.').nth(3).unwrap_or("REGION");
@@ -408,12 +408,36 @@ fn config_error(ctx: &Ctx, s: &Status) -> Option<Finding> {
         None => format!("{kind} {namespace}/{object}"),
     };
     let users = references(s.pod, &s.cs.name, kind, &object);
-    f.summary(format!("container {} cannot start: {what} is missing", s.cs.name))
-        .derived("missing", &what)
-        .evidence(users.into_iter().map(|path| super::finding::Evidence::Field { path, value: object.clone() }))
-        .cause(format!("the pod references {what}, which does not exist in the namespace; create it, or fix the name in the pod template"))
-        .step(next::describe(kind, Some(namespace), &object, "whether it exists and which keys it has"))
-        .into()
+    f.summary(format!(
+        "container {} cannot start: {what} is missing",
+        s.cs.name
+    ))
+    .derived("missing", &what)
+    .evidence(users.into_iter().map(|path| Evidence::Field {
+        path,
+        value: object.clone(),
+    }))
+    .cause(config_cause(&what, key.is_some()))
+    .step(next::describe(
+        kind,
+        Some(namespace),
+        &object,
+        "whether it exists and which keys it has",
+    ))
+    .into()
+}
+
+fn config_cause(what: &str, is_key: bool) -> String {
+    if is_key {
+        format!(
+            "the pod reads {what}, and the object has no such key: add the key (a recent edit \
+             may have dropped it), or fix the key name in the pod template"
+        )
+    } else {
+        format!(
+            "the pod references {what}, which does not exist: create it, or fix the name in the pod template"
+        )
+    }
 }
 
 /// Spec paths in container `container` (and the pod's volumes) that name `kind` `object`.
@@ -421,10 +445,13 @@ fn references(pod: &Pod, container: &str, kind: &str, object: &str) -> Vec<Strin
     let secret = kind == "Secret";
     let mut paths = Vec::new();
     if let Some(c) = container_spec(pod, container) {
-        let prefix = format!("spec.containers[{container}]");
+        let prefix = format!("spec.containers[name={container}]");
         for env in c.env.iter().flatten() {
             if let Some((field, _)) = env_ref(env, secret).filter(|(_, n)| *n == object) {
-                paths.push(format!("{prefix}.env[{}].valueFrom.{field}.name", env.name));
+                paths.push(format!(
+                    "{prefix}.env[name={}].valueFrom.{field}.name",
+                    env.name
+                ));
             }
         }
         for (i, src) in c.env_from.iter().flatten().enumerate() {
@@ -436,7 +463,7 @@ fn references(pod: &Pod, container: &str, kind: &str, object: &str) -> Vec<Strin
     let volumes = pod.spec.as_ref().and_then(|s| s.volumes.as_ref());
     for v in volumes.into_iter().flatten() {
         if let Some((field, _)) = volume_ref(v, secret).filter(|(_, n)| *n == object) {
-            paths.push(format!("spec.volumes[{}].{field}", v.name));
+            paths.push(format!("spec.volumes[name={}].{field}", v.name));
         }
     }
     paths

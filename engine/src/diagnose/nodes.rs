@@ -35,7 +35,7 @@ fn condition_finding(ctx: &Ctx, node: &Node, c: &NodeCondition) -> Option<Findin
         "NetworkUnavailable" => (Rule::NodeNetworkUnavailable, Severity::Critical),
         _ => (Rule::NodePressure, Severity::Warning),
     };
-    let path = format!("status.conditions[{}]", c.type_);
+    let path = format!("status.conditions[type={}]", c.type_);
     let since = c.last_transition_time.as_ref();
     let mut f = Finding::new(rule, severity, ResourceRef::cluster("Node", node_name))
         .summary(summary(c, since.map(|t| human_ms(ctx.age_ms(t)))))

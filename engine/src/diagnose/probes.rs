@@ -85,20 +85,21 @@ fn finding(
     let total: u64 = unhealthy.iter().map(|e| event_count(e)).sum();
     let sample = most_frequent(&unhealthy).to_string();
     let probe = container_spec(pod, container).and_then(|c| probe_of(c, kind));
-    let path = format!("spec.containers[{container}].{}", kind.field());
+    let path = format!("spec.containers[name={container}].{}", kind.field());
     let what = format!("{:?} probe", kind).to_lowercase();
     let mut f = Finding::new(rule, severity, pod_ref(pod))
         .owner(ctx.top_owner(&pod.metadata))
         .summary(format!(
-            "{what} of container {container} failed {total} times"
+            "{what} of container {container} failed {total} time{}",
+            if total == 1 { "" } else { "s" }
         ))
         .evidence(event_evidence(unhealthy, 3))
         .field(
-            format!("status.containerStatuses[{container}].ready"),
+            format!("status.containerStatuses[name={container}].ready"),
             ready,
         )
         .field(
-            format!("status.containerStatuses[{container}].restartCount"),
+            format!("status.containerStatuses[name={container}].restartCount"),
             restarts,
         );
     if let Some(p) = probe {

@@ -96,13 +96,13 @@ fn unschedulable(ctx: &Ctx, pod: &Pod, events: &[&Event]) -> Option<Finding> {
         .field("status.phase", "Pending");
     if let Some(c) = condition {
         f = f
-            .field("status.conditions[PodScheduled].status", &c.status)
+            .field("status.conditions[type=PodScheduled].status", &c.status)
             .field_opt(
-                "status.conditions[PodScheduled].reason",
+                "status.conditions[type=PodScheduled].reason",
                 c.reason.as_deref(),
             )
             .field_opt(
-                "status.conditions[PodScheduled].message",
+                "status.conditions[type=PodScheduled].message",
                 c.message.as_deref(),
             );
     }
@@ -208,7 +208,7 @@ fn evicted(ctx: &Ctx, pod: &Pod) -> Option<Finding> {
     .field("status.message", clip(message, 400))
     .field("spec.nodeName", node)
     .field_opt(
-        "status.conditions[DisruptionTarget].lastTransitionTime",
+        "status.conditions[type=DisruptionTarget].lastTransitionTime",
         when.map(time_text),
     )
     .derived("pressure", &pressure)

@@ -88,12 +88,15 @@ fn rollout_stuck(
         "rollout exceeded its progress deadline: {}",
         message.unwrap_or("")
     ))
-    .field_opt("status.conditions[Progressing].status", c.status.as_deref())
+    .field_opt(
+        "status.conditions[type=Progressing].status",
+        c.status.as_deref(),
+    )
     .field(
-        "status.conditions[Progressing].reason",
+        "status.conditions[type=Progressing].reason",
         "ProgressDeadlineExceeded",
     )
-    .field_opt("status.conditions[Progressing].message", message)
+    .field_opt("status.conditions[type=Progressing].message", message)
     .field("spec.replicas", d.spec.replicas.unwrap_or(1))
     .field(
         "status.updatedReplicas",
@@ -451,9 +454,9 @@ fn job_failed(ctx: &Ctx, job: &Job) -> Option<Finding> {
         "Job failed ({reason}) after {} failed pods",
         status.failed.unwrap_or(0)
     ))
-    .field("status.conditions[Failed].reason", reason)
+    .field("status.conditions[type=Failed].reason", reason)
     .field_opt(
-        "status.conditions[Failed].message",
+        "status.conditions[type=Failed].message",
         failed.message.as_deref(),
     )
     .field("status.failed", status.failed.unwrap_or(0))
@@ -473,7 +476,7 @@ fn job_failed(ctx: &Ctx, job: &Job) -> Option<Finding> {
     if let Some((pod, container, exit)) = &last {
         f = f.field(
             format!(
-                "Pod/{namespace}/{}:{container}.exitCode",
+                "Pod/{namespace}/{}:status.containerStatuses[name={container}].state.terminated.exitCode",
                 name(&pod.metadata)
             ),
             exit,
