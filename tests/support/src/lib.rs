@@ -1,2 +1,3 @@
 
 pub mod kube;
+pub mod aws;
