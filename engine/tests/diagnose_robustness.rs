@@ -150,3 +150,24 @@ fn quantities_never_turn_into_infinities() {
         assert!(parse_quantity(text).is_none_or(f64::is_finite), "{text}");
     }
 }
+
+#[test]
+fn events_of_an_earlier_pod_with_the_same_name_are_not_attributed() {
+    let findings = |event_uid: &str| {
+        let mut view = ClusterView::default();
+        view.add_json(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "orders-db-0", "namespace": "shop", "uid": "new-uid"},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "postgres", "image": "postgres:16",
+                "imageID": "", "ready": false, "restartCount": 0, "state": {"running": {}}}]}}))
+            .unwrap();
+        view.add_json(json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e", "namespace": "shop"},
+            "involvedObject": {"kind": "Pod", "name": "orders-db-0", "namespace": "shop", "uid": event_uid},
+            "reason": "Unhealthy", "message": "Readiness probe failed: connection refused", "count": 40}))
+            .unwrap();
+        diagnose(&view, &Scope::Cluster, &DiagnoseOptions::at(0))
+            .findings
+            .len()
+    };
+    assert_eq!(findings("new-uid"), 1);
+    assert_eq!(findings("old-uid"), 0);
+}

@@ -79,8 +79,14 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
+    /// Events about this pod. When both carry a uid, events about an earlier pod of the same
+    /// name (a recreated StatefulSet replica) are left out.
     pub fn pod_events(&self, pod: &Pod) -> Vec<&'a Event> {
-        self.events("Pod", ns(&pod.metadata), name(&pod.metadata))
+        let mut events = self.events("Pod", ns(&pod.metadata), name(&pod.metadata));
+        if let Some(uid) = pod.metadata.uid.as_deref() {
+            events.retain(|e| e.involved_object.uid.as_deref().is_none_or(|u| u == uid));
+        }
+        events
     }
 
     /// Pods whose controller is `owner` in `namespace` (any kind of controller).
