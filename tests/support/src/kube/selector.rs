@@ -103,7 +103,7 @@ impl Parser {
         self.tokens.get(self.pos)
     }
 
-    fn next(&mut self) -> Option<Token> {
+    fn advance(&mut self) -> Option<Token> {
         let t = self.tokens.get(self.pos).cloned();
         self.pos += 1;
         t
@@ -115,7 +115,7 @@ impl Parser {
     }
 
     fn ident(&mut self, expected: &str) -> Result<String, String> {
-        match self.next() {
+        match self.advance() {
             Some(Token::Ident(s)) => Ok(s),
             other => Err(Self::found(other.as_ref(), expected)),
         }
@@ -140,7 +140,7 @@ impl Parser {
 
     fn operator(&mut self) -> Result<Op, String> {
         let expected = "=, ==, !=, in, notin, >, <";
-        match self.next() {
+        match self.advance() {
             Some(Token::Eq | Token::DoubleEq) => Ok(Op::Eq(self.value()?)),
             Some(Token::NotEq) => Ok(Op::NotEq(self.value()?)),
             Some(Token::Gt) => Ok(Op::Gt(self.integer()?)),
@@ -166,14 +166,14 @@ impl Parser {
     }
 
     fn set(&mut self) -> Result<Vec<String>, String> {
-        match self.next() {
+        match self.advance() {
             Some(Token::Open) => {}
             other => return Err(Self::found(other.as_ref(), "(")),
         }
         let mut values = Vec::new();
         loop {
             values.push(valid_value(self.ident("identifier")?)?);
-            match self.next() {
+            match self.advance() {
                 Some(Token::Comma) => continue,
                 Some(Token::Close) => return Ok(values),
                 other => return Err(Self::found(other.as_ref(), ", or )")),
@@ -238,7 +238,7 @@ impl LabelSelector {
                 .requirement()
                 .map_err(|e| format!("unable to parse requirement: {e}"))?;
             reqs.push(req);
-            match parser.next() {
+            match parser.advance() {
                 None | Some(Token::Comma) => {}
                 Some(t) => {
                     let detail = Parser::found(Some(&t), ",");

@@ -6,11 +6,12 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Status, StatusDetails};
 
-/// One failed request: the HTTP code and the `Status` body.
+/// One failed request: the HTTP code and the `Status` body (boxed: errors travel through every
+/// handler's `Result`, and a `Status` is large).
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: u16,
-    pub status: Status,
+    pub status: Box<Status>,
 }
 
 /// The group and plural a `details` block names, e.g. (`apps`, `deployments`).
@@ -43,13 +44,13 @@ impl Target<'_> {
 
 impl ApiError {
     fn new(code: u16, reason: &str, message: impl Into<String>) -> Self {
-        let status = Status {
+        let status = Box::new(Status {
             code: Some(i32::from(code)),
             message: Some(message.into()),
             reason: Some(reason.to_string()),
             status: Some("Failure".to_string()),
             ..Default::default()
-        };
+        });
         Self { code, status }
     }
 

@@ -216,7 +216,7 @@ impl Store {
             encode_token(req.revision, &format!("{last}\u{0}"))
         });
         let unselective = req.labels == LabelSelector::default() && req.fields.0.is_empty();
-        let remaining = (rest > 0 && unselective).then(|| rest as i64);
+        let remaining = (rest > 0 && unselective).then_some(rest as i64);
         Ok(ListPage {
             items,
             continue_token,
