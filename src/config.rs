@@ -134,7 +134,7 @@ impl Settings {
         };
         settings.mode = match snapshot {
             Some(s) => parse_snapshot_arg(&s)?,
-            None if settings.has_live_target() || kubeconfig_present() => SourceMode::Live,
+            None if settings.has_live_target() || kubeconfig_present() || aws_config_present() => SourceMode::Live,
             None => SourceMode::SnapshotBuiltin(DEFAULT_BUILTIN_SNAPSHOT.into()),
         };
         if let Some(url) = &settings.prometheus_url {
@@ -145,7 +145,9 @@ impl Settings {
     }
 
     fn has_live_target(&self) -> bool {
-        self.kubeconfig.is_some()
+        self.region.is_some()
+            || self.profile.is_some()
+            || self.kubeconfig.is_some()
             || self.context.is_some()
             || self.cluster.is_some()
             || self.prometheus_url.is_some()
@@ -174,6 +176,18 @@ fn parse_snapshot_arg(arg: &str) -> anyhow::Result<SourceMode> {
         );
     }
     Ok(SourceMode::SnapshotDir(path))
+}
+
+/// AWS credentials, a region or a profile in the environment or `~/.aws` mean the operator wants
+/// live AWS data, even with no cluster configured (cost and CloudWatch tools alone).
+fn aws_config_present() -> bool {
+    let env = ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"];
+    if env.iter().any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty())) {
+        return true;
+    }
+    std::env::var_os("HOME")
+        .map(|home| ["config", "credentials"].iter().any(|f| Path::new(&home).join(".aws").join(f).is_file()))
+        .unwrap_or(false)
 }
 
 /// A kubeconfig or in-cluster service account means the operator wants live clusters.

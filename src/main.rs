@@ -64,6 +64,12 @@ enum Command {
     },
 }
 
+/// Prints a line; a closed pipe (`| head`) ends output quietly instead of panicking.
+fn print_out(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
 fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -129,14 +135,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let failed = result.is_error.unwrap_or(false);
             if json && !failed {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&result.structured_content.unwrap_or_default())?
-                );
+                print_out(&serde_json::to_string_pretty(&result.structured_content.unwrap_or_default())?);
             } else {
                 for block in &result.content {
                     if let Some(text) = block.as_text() {
-                        println!("{}", text.text);
+                        print_out(&text.text);
                     }
                 }
             }
@@ -149,10 +152,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Tools { json } => {
             let catalog = tools::catalog_json(&registry, &settings);
             if json {
-                println!("{}", serde_json::to_string_pretty(&catalog)?);
+                print_out(&serde_json::to_string_pretty(&catalog)?);
             } else {
                 for t in registry.visible(&settings) {
-                    println!("{:<28} {}", t.name, t.description);
+                    print_out(&format!("{:<28} {}", t.name, t.description));
                 }
             }
         }

@@ -189,7 +189,8 @@ fn redact_value(value: &mut Value) {
             for (key, item) in map.iter_mut() {
                 let sensitive = is_sensitive_key(key) || (env_like && key == "value");
                 match item {
-                    Value::String(s) if sensitive && !s.is_empty() && s != REDACTED => {
+                    // Values already masked upstream (Secret sizes) keep their note.
+                    Value::String(s) if sensitive && !s.is_empty() && !s.starts_with("[REDACTED") => {
                         *s = REDACTED.to_string();
                     }
                     _ => redact_value(item),

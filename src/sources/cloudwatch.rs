@@ -15,27 +15,33 @@ use crate::time::Window;
 
 /// CloudWatch plus an optional Prometheus.
 pub struct LiveMetrics {
-    cloudwatch: aws_sdk_cloudwatch::Client,
+    /// The CloudWatch client, or why there is none (no region or credentials).
+    cloudwatch: Result<aws_sdk_cloudwatch::Client, String>,
     region: String,
     prometheus: Option<PromClient>,
 }
 
 impl LiveMetrics {
-    pub fn new(sdk: &SdkConfig, prometheus: Option<PromClient>) -> Self {
-        LiveMetrics {
-            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
-            region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
-            prometheus,
+    pub fn new(sdk: Result<&SdkConfig, ToolError>, prometheus: Option<PromClient>) -> Self {
+        match sdk {
+            Ok(sdk) => LiveMetrics {
+                cloudwatch: Ok(aws_sdk_cloudwatch::Client::new(sdk)),
+                region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
+                prometheus,
+            },
+            Err(e) => LiveMetrics { cloudwatch: Err(e.to_string()), region: String::new(), prometheus },
         }
     }
 
+    fn cloudwatch_client(&self) -> ToolResult<&aws_sdk_cloudwatch::Client> {
+        self.cloudwatch.as_ref().map_err(|e| ToolError::NotConfigured { what: "CloudWatch".into(), how: e.clone() })
+    }
+
     fn prometheus(&self) -> ToolResult<&PromClient> {
-        self.prometheus
-            .as_ref()
-            .ok_or_else(|| ToolError::NotConfigured {
-                what: "Prometheus".into(),
-                how: "start the server with --prometheus-url URL or --amp-workspace-id ID".into(),
-            })
+        self.prometheus.as_ref().ok_or_else(|| ToolError::NotConfigured {
+            what: "Prometheus".into(),
+            how: "start the server with --prometheus-url URL or --amp-workspace-id ID".into(),
+        })
     }
 }
 
@@ -99,9 +105,10 @@ pub fn step_for(window: Window) -> u64 {
 #[async_trait]
 impl MetricsSource for LiveMetrics {
     fn describe(&self) -> String {
-        match &self.prometheus {
-            Some(p) => format!("CloudWatch {} and {}", self.region, p.describe()),
-            None => format!("CloudWatch {}", self.region),
+        match (&self.prometheus, self.cloudwatch.is_ok()) {
+            (Some(p), true) => format!("CloudWatch {} and {}", self.region, p.describe()),
+            (Some(p), false) => p.describe(),
+            (None, _) => format!("CloudWatch {}", self.region),
         }
     }
 
@@ -141,7 +148,10 @@ impl MetricsSource for LiveMetrics {
                 s.labels.insert("Namespace".into(), q.namespace.clone());
                 s.labels.insert("stat".into(), q.stat.clone());
                 for (k, v) in &q.dimensions {
-                    s.labels.insert(k.clone(), v.clone());
+                    // A dimension called `Namespace` (Container Insights' Kubernetes namespace)
+                    // must not overwrite the metric namespace; bundles spell it the same way.
+                    let key = if k == "Namespace" { "Dimension.Namespace".to_string() } else { k.clone() };
+                    s.labels.insert(key, v.clone());
                 }
                 s
             })
@@ -149,7 +159,7 @@ impl MetricsSource for LiveMetrics {
         let mut next = None;
         for _ in 0..50 {
             let response = self
-                .cloudwatch
+                .cloudwatch_client()?
                 .get_metric_data()
                 .set_metric_data_queries(Some(data_queries.clone()))
                 .start_time(aws_smithy_types::DateTime::from_millis(window.start_ms()))

@@ -245,9 +245,18 @@ impl Sources {
         if let Some(bundle) = &self.snapshot {
             return Ok(bundle.clone());
         }
-        let config = self.aws.get(target).await?;
-        let prom = prometheus::PromClient::from_settings(&self.settings, &config)?;
-        Ok(Arc::new(cloudwatch::LiveMetrics::new(&config, prom)))
+        // Prometheus needs no AWS account; CloudWatch and AMP do.
+        match self.aws.get(target).await {
+            Ok(config) => {
+                let prom = prometheus::PromClient::from_settings(&self.settings, Some(&config))?;
+                Ok(Arc::new(cloudwatch::LiveMetrics::new(Ok(&config), prom)))
+            }
+            Err(aws_error) if self.settings.prometheus_url.is_some() => {
+                let prom = prometheus::PromClient::from_settings(&self.settings, None)?;
+                Ok(Arc::new(cloudwatch::LiveMetrics::new(Err(aws_error), prom)))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn logs(&self, target: &AwsTarget) -> ToolResult<Arc<dyn LogsSource>> {

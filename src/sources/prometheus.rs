@@ -29,7 +29,7 @@ pub struct PromClient {
 
 impl PromClient {
     /// `None` when neither a Prometheus URL nor an AMP workspace is configured.
-    pub fn from_settings(settings: &Settings, sdk: &SdkConfig) -> ToolResult<Option<PromClient>> {
+    pub fn from_settings(settings: &Settings, sdk: Option<&SdkConfig>) -> ToolResult<Option<PromClient>> {
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .build()
@@ -43,6 +43,12 @@ impl PromClient {
         }
         let Some(workspace) = &settings.amp_workspace_id else {
             return Ok(None);
+        };
+        let Some(sdk) = sdk else {
+            return Err(ToolError::NotConfigured {
+                what: "AWS region and credentials for Amazon Managed Prometheus".into(),
+                how: "set --region (or AWS_REGION) and credentials".into(),
+            });
         };
         let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
         let base = std::env::var("AWS_ENDPOINT_URL_AMP")

@@ -633,7 +633,9 @@ impl MetricsSource for Bundle {
                     .labels
                     .iter()
                     .filter(|(k, _)| *k != "Namespace")
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    // Container Insights has a dimension named `Namespace` (the Kubernetes one); the
+                    // bundle keeps it apart from the metric namespace as `Dimension.Namespace`.
+                    .map(|(k, v)| (k.strip_prefix("Dimension.").unwrap_or(k), v.as_str()))
                     .collect();
                 let wanted: BTreeMap<&str, &str> = q
                     .dimensions

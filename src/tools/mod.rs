@@ -7,7 +7,10 @@
 //! budget, redaction, the per-call timeout and cancellation.
 
 pub mod cost;
+pub mod diagnose;
 pub mod eks;
+pub mod incident;
+pub mod insight;
 pub mod k8s;
 pub mod metrics;
 pub mod params;
@@ -149,6 +152,9 @@ impl Registry {
         tools.extend(eks::tools());
         tools.extend(metrics::tools());
         tools.extend(cost::tools());
+        tools.extend(incident::tools());
+        tools.extend(diagnose::tools());
+        tools.extend(insight::tools());
         Registry { tools }
     }
 
