@@ -417,6 +417,35 @@ mod tests {
     }
 
     #[test]
+    fn hostile_input_is_an_error_not_a_panic() {
+        let long = "a".repeat(10_000);
+        let inputs = [
+            "!",
+            "(((",
+            "a in (",
+            "a notin ()",
+            "\\",
+            "=",
+            "a=b\\",
+            "ключ=значение",
+            ",,,",
+            "a>b",
+            "a<",
+            "!=x",
+            long.as_str(),
+        ];
+        for input in inputs {
+            let _ = LabelSelector::parse(input);
+            let _ = FieldSelector::parse(input);
+        }
+        assert!(LabelSelector::parse("ключ=x").is_err());
+        assert!(
+            LabelSelector::parse(&long).is_err(),
+            "names are at most 63 characters"
+        );
+    }
+
+    #[test]
     fn field_terms_and_escapes() {
         let sel = FieldSelector::parse("status.phase!=Running,metadata.name==a\\,b").unwrap();
         assert_eq!(sel.0.len(), 2);
