@@ -8,8 +8,9 @@
 //!   of the very signal that moved first.
 //! - Magnitude is a robust z (median and IQR/MAD, with drift extrapolated; see [`Baseline`]),
 //!   minus what the same metric of the other components explains (load moves every service's CPU
-//!   together; a fault moves one), read at the peak of a 5-sample rolling median rather than the
-//!   raw maximum, so one GC pause or scrape glitch does not outrank a sustained shift. It is
+//!   together; a fault moves one), read at the peak of a 15-sample rolling median rather than the
+//!   raw maximum, so a GC pause, a scrape glitch or a few noisy samples do not outrank a sustained
+//!   shift or a slow leak. The scale is the smaller of the robust and the classical one. It is
 //!   log-compressed: a 1000-sigma CPU hog and a 50-sigma one are both "clearly moved", and the
 //!   other cues must be able to reorder them.
 //! - Onsets: causes move first. The earliest strong onset anchors the incident; later onsets are
@@ -70,7 +71,7 @@ pub fn rank(input: &RcaInput, cfg: &RcaConfig) -> RcaReport {
         weigh_correlation(&mut signals, symptom, input, cfg);
     }
     let mut components = combine(&signals);
-    discount_callers(&mut components, &input.graph, cfg);
+    discount_callers(&mut components, &input.graph, &signals, cfg);
     let fused = fuse(
         &input.occurrences,
         incident_onset.or(Some(hint)),
@@ -337,10 +338,12 @@ fn combine(signals: &[SignalScore]) -> BTreeMap<String, (f64, usize)> {
         .collect()
 }
 
-/// Discounts a caller when one of its callees is anomalous: the callee explains the caller.
+/// Discounts a caller when one of its callees is anomalous and moved no later than the caller
+/// (within `GRAPH_ONSET_SLACK_MS`; an unknown onset does not veto): the callee explains it.
 fn discount_callers(
     components: &mut BTreeMap<String, (f64, usize)>,
     graph: &[(String, String)],
+    signals: &[SignalScore],
     cfg: &RcaConfig,
 ) {
     let snapshot = components.clone();
@@ -348,13 +351,22 @@ fn discount_callers(
         let (Some(er), Some(ee)) = (snapshot.get(caller), snapshot.get(callee)) else {
             continue;
         };
-        if ee.0 >= cfg.graph_min_callee_share * er.0
+        let in_order = match (signals[ee.1].onset_ms(), signals[er.1].onset_ms()) {
+            (Some(callee_on), Some(caller_on)) => callee_on <= caller_on + GRAPH_ONSET_SLACK_MS,
+            _ => true,
+        };
+        if in_order
+            && ee.0 >= cfg.graph_min_callee_share * er.0
             && let Some(c) = components.get_mut(caller)
         {
             c.0 = c.0.min(er.0 * cfg.caller_discount);
         }
     }
 }
+
+/// How much later than its caller a callee may be dated and still explain it: scrape intervals
+/// and aggregation windows blur onsets by tens of seconds.
+const GRAPH_ONSET_SLACK_MS: i64 = 30_000;
 
 fn hypotheses(
     components: BTreeMap<String, (f64, usize)>,
@@ -525,6 +537,16 @@ mod tests {
         assert_eq!(top(&with_graph), "db");
         let without = investigate(&input(cands, &[], 400), &RcaConfig::default());
         assert_ne!(top(&without), "db", "the graph is what decides this case");
+    }
+
+    #[test]
+    fn a_callee_that_moved_later_does_not_explain_its_caller() {
+        let cands = vec![
+            ("web", signal("cpu", 16, 10.0, 30.0, 400)),
+            ("db", signal("cpu", 17, 10.0, 30.0, 500)),
+        ];
+        let report = investigate(&input(cands, &[("web", "db")], 400), &RcaConfig::default());
+        assert_eq!(top(&report), "web");
     }
 
     #[test]
