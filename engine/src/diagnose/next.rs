@@ -61,19 +61,25 @@ pub fn pod_logs(
 }
 
 pub fn describe(kind: &str, namespace: Option<&str>, name: &str, why: &str) -> NextStep {
-    let mut args = vec![("kind", json!(kind)), ("name", json!(name))];
-    let ns_flag = match namespace {
-        Some(ns) => {
-            args.push(("namespace", json!(ns)));
-            format!(" -n {ns}")
-        }
-        None => String::new(),
-    };
+    let (args, ns_flag) = object_args(kind, namespace, name);
     let command = format!("kubectl describe {}{ns_flag} {name}", kind.to_lowercase());
     tool(DESCRIBE, &args, command, why)
 }
 
 pub fn events(kind: &str, namespace: Option<&str>, name: &str, why: &str) -> NextStep {
+    let (args, ns_flag) = object_args(kind, namespace, name);
+    let command = format!(
+        "kubectl get events{ns_flag} --field-selector involvedObject.kind={kind},involvedObject.name={name} --sort-by=.lastTimestamp"
+    );
+    tool(EVENTS, &args, command, why)
+}
+
+/// Tool arguments naming one object, and the matching ` -n NAMESPACE` kubectl flag.
+fn object_args(
+    kind: &str,
+    namespace: Option<&str>,
+    name: &str,
+) -> (Vec<(&'static str, Value)>, String) {
     let mut args = vec![("kind", json!(kind)), ("name", json!(name))];
     let ns_flag = match namespace {
         Some(ns) => {
@@ -82,10 +88,7 @@ pub fn events(kind: &str, namespace: Option<&str>, name: &str, why: &str) -> Nex
         }
         None => String::new(),
     };
-    let command = format!(
-        "kubectl get events{ns_flag} --field-selector involvedObject.kind={kind},involvedObject.name={name} --sort-by=.lastTimestamp"
-    );
-    tool(EVENTS, &args, command, why)
+    (args, ns_flag)
 }
 
 /// Metric series of one pod (names as in the snapshot's `workload.jsonl`).
