@@ -252,6 +252,87 @@ async fn describe_alarm_history_is_served_from_seed() {
     assert!(err.into_service_error().is_invalid_next_token());
 }
 
+#[tokio::test]
+async fn percentile_statistics_come_from_the_bridged_samples() {
+    let bed = bed().await;
+    let client = aws_sdk_cloudwatch::Client::new(&bed.config);
+    let base = (now_secs() / 60 - 10) * 60;
+    let metric = cw::Metric::builder()
+        .namespace("App")
+        .metric_name("latency")
+        .dimensions(dimension())
+        .build();
+    let mut datum = cw::MetricDatum::builder()
+        .metric_name("latency")
+        .dimensions(dimension())
+        .timestamp(DateTime::from_secs(base + 5))
+        .unit(cw::StandardUnit::Milliseconds);
+    for v in 1..=100 {
+        datum = datum.values(f64::from(v)).counts(1.0);
+    }
+    client
+        .put_metric_data()
+        .namespace("App")
+        .metric_data(datum.build())
+        .send()
+        .await
+        .expect("PutMetricData");
+
+    let query = |id: &str, stat: &str| {
+        let stat = cw::MetricStat::builder()
+            .metric(metric.clone())
+            .period(60)
+            .stat(stat)
+            .build();
+        cw::MetricDataQuery::builder()
+            .id(id)
+            .metric_stat(stat)
+            .build()
+    };
+    let out = client
+        .get_metric_data()
+        .metric_data_queries(query("p90", "p90"))
+        .metric_data_queries(query("total", "Sum"))
+        .start_time(DateTime::from_secs(base))
+        .end_time(DateTime::from_secs(base + 600))
+        .send()
+        .await
+        .expect("GetMetricData with a percentile");
+    let results = out.metric_data_results();
+    assert_eq!(results[0].id(), Some("p90"));
+    assert_eq!(results[0].values(), [90.0]);
+    assert_eq!(results[0].timestamps()[0].secs(), base);
+    assert_eq!(
+        (results[1].id(), results[1].values()),
+        (Some("total"), &[5050.0][..]),
+        "from moto"
+    );
+
+    let stats = client
+        .get_metric_statistics()
+        .namespace("App")
+        .metric_name("latency")
+        .dimensions(dimension())
+        .start_time(DateTime::from_secs(base))
+        .end_time(DateTime::from_secs(base + 600))
+        .period(600)
+        .statistics(cw::Statistic::Maximum)
+        .extended_statistics("p50")
+        .send()
+        .await
+        .expect("GetMetricStatistics with ExtendedStatistics");
+    let point = &stats.datapoints()[0];
+    assert_eq!(point.maximum(), Some(100.0));
+    assert_eq!(
+        point
+            .extended_statistics()
+            .and_then(|e| e.get("p50"))
+            .copied(),
+        Some(50.0)
+    );
+    assert_eq!(point.unit(), Some(&cw::StandardUnit::Milliseconds));
+}
+
 fn eks_seed() -> (serde_json::Value, serde_json::Value) {
     let addons = json!({
         "addons": [

@@ -2,9 +2,11 @@
 //!
 //! Every operation is bridged: the CBOR request becomes a JSON 1.0 request
 //! (`X-Amz-Target: GraniteServiceVersion20100801.<Op>`) for moto, and moto's JSON answer, or its
-//! error, goes back as CBOR ([`super::cbor`]). One operation is a stand-in because moto lacks it
-//! (it answers 500): DescribeAlarmHistory, served from seeded `AlarmHistoryItem`s with the real
-//! filters, ordering and paging.
+//! error, goes back as CBOR ([`super::cbor`]). Stand-ins answer what moto lacks:
+//! - DescribeAlarmHistory (moto answers 500), from seeded `AlarmHistoryItem`s with the real
+//!   filters, ordering and paging;
+//! - percentile statistics (moto fails on them), from the samples of every PutMetricData
+//!   bridged here ([`super::percentile`]).
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -16,8 +18,9 @@ use super::cbor;
 use super::control::Route;
 use super::errors::{AwsError, render};
 use super::gateway::App;
-use super::json::{at, epoch_seconds, number, str_at, strings_at};
+use super::json::{at, epoch_seconds, list_at, number, str_at, strings_at};
 use super::paging::{PageError, page};
+use super::percentile;
 use super::proxy::{self, MotoReply};
 use super::route::{Call, Protocol};
 
@@ -37,20 +40,56 @@ pub async fn handle(app: &App, call: &Call) -> (Response, Route) {
     let input = match cbor::cbor_to_json(&call.body) {
         Ok(input) => input,
         Err(message) => {
-            return (
-                cbor_error(&AwsError::bad_request("SerializationException", message)),
-                Route::Bridge,
-            );
+            let err = AwsError::bad_request("SerializationException", message);
+            return (cbor_error(&err), Route::Bridge);
         }
     };
-    if call.operation == "DescribeAlarmHistory" {
-        let result = describe_alarm_history(&app.lock().seeds.alarm_history, &input);
-        return (cbor_result(result), Route::StandIn);
+    match call.operation.as_str() {
+        "DescribeAlarmHistory" => {
+            let result = describe_alarm_history(&app.lock().seeds.alarm_history, &input);
+            (cbor_result(result), Route::StandIn)
+        }
+        "GetMetricStatistics" if !list_at(&input, &["ExtendedStatistics"]).is_empty() => {
+            let out = percentile::metric_statistics(&app.lock().samples, &input);
+            (cbor_response(StatusCode::OK, &out), Route::StandIn)
+        }
+        "GetMetricData" if percentile::has_percentile_query(&input) => {
+            (percentile_data(app, call, &input).await, Route::StandIn)
+        }
+        "PutMetricData" => {
+            let response = bridge(app, call, &input).await;
+            if response.status().is_success() {
+                percentile::record(&mut app.lock().samples, &input);
+            }
+            (response, Route::Bridge)
+        }
+        _ => (bridge(app, call, &input).await, Route::Bridge),
     }
-    (bridge(app, call, &input).await, Route::Bridge)
+}
+
+/// GetMetricData with percentile queries: moto answers the others, the samples the rest.
+async fn percentile_data(app: &App, call: &Call, input: &Value) -> Response {
+    let from_moto = match percentile::moto_part(input) {
+        None => None,
+        Some(rest) => match ask_moto(app, call, &rest).await {
+            Ok(reply) if reply.status.is_success() => serde_json::from_slice(&reply.body).ok(),
+            Ok(reply) => return from_moto(reply),
+            Err(message) => return cbor_error(&proxy::unreachable(message)),
+        },
+    };
+    let out = percentile::merge_metric_data(&app.lock().samples, input, from_moto);
+    cbor_response(StatusCode::OK, &out)
 }
 
 async fn bridge(app: &App, call: &Call, input: &Value) -> Response {
+    match ask_moto(app, call, input).await {
+        Ok(reply) => from_moto(reply),
+        Err(message) => cbor_error(&proxy::unreachable(message)),
+    }
+}
+
+/// Sends `input` to moto as the JSON 1.0 form of the call's operation.
+async fn ask_moto(app: &App, call: &Call, input: &Value) -> Result<MotoReply, String> {
     let mut headers = HeaderMap::new();
     for name in BRIDGED_HEADERS {
         if let Some(value) = call.headers.get(*name) {
@@ -66,10 +105,7 @@ async fn bridge(app: &App, call: &Call, input: &Value) -> Response {
         HeaderValue::from_static("application/x-amz-json-1.0"),
     );
     let body = Bytes::from(serde_json::to_vec(input).unwrap_or_default());
-    match proxy::send(app, Method::POST, "/", &headers, body).await {
-        Ok(reply) => from_moto(reply),
-        Err(message) => cbor_error(&proxy::unreachable(message)),
-    }
+    proxy::send(app, Method::POST, "/", &headers, body).await
 }
 
 /// Re-encodes moto's JSON 1.0 answer, success or error, as an RPC v2 CBOR answer.

@@ -5,7 +5,8 @@
 //! - bridges CloudWatch's Smithy RPC v2 CBOR protocol to moto's JSON 1.0 protocol ([`cbor`],
 //!   `cloudwatch`);
 //! - serves, from seeded state, the operations moto lacks: EKS add-ons and insights, Cost Explorer
-//!   forecasts, anomalies and comparisons, the Pricing API and CloudWatch alarm history;
+//!   forecasts, anomalies and comparisons, the Pricing API and CloudWatch alarm history; and
+//!   CloudWatch percentile statistics from the metric data it bridged;
 //! - forwards everything else to moto unchanged, SigV4 `Authorization` header included, because
 //!   moto routes on its credential scope;
 //! - answers a control plane under `/_gateway/` (reset, seed, fault injection, request log).
@@ -23,6 +24,7 @@ mod gateway;
 mod json;
 mod moto;
 mod paging;
+mod percentile;
 mod pricing;
 mod proxy;
 mod route;

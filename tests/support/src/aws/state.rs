@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::control::{Fault, FaultAction, RequestRecord, SeedKind};
 use super::json::{at, epoch_seconds, list_at, str_at};
+use super::percentile::Sample;
 
 /// Requests kept in the log; older ones are dropped so a long soak cannot grow it without bound.
 const LOG_CAPACITY: usize = 10_000;
@@ -41,6 +42,8 @@ pub struct State {
     pub seeds: Seeds,
     pub faults: Vec<Fault>,
     pub log: Vec<RequestRecord>,
+    /// Raw samples of every PutMetricData bridged, for percentile statistics.
+    pub samples: Vec<Sample>,
 }
 
 /// What the matching faults ask for: a delay, and whether to deny.
