@@ -243,7 +243,8 @@ async fn run(
     let now = cluster.now();
     let diagnosis = diagnose::diagnose(&view, &scope, &DiagnoseOptions::at(now.timestamp_millis()));
     let all: Vec<FindingOut> = diagnosis.findings.iter().map(finding_out).collect();
-    let (findings, total) = budget.take(all, 0.8);
+    let (findings, dropped) = budget.take(all, 0.8);
+    let total = findings.len() + dropped;
     let truncated = (findings.len() < total).then(|| Truncation {
         total,
         returned: findings.len(),
@@ -280,7 +281,11 @@ fn summary_text(d: &DiagnoseOutput) -> String {
     let mut out = format!(
         "{}: {} at {}",
         d.scope,
-        if counts.is_empty() { "no findings".into() } else { counts },
+        if counts.is_empty() {
+            "no findings".into()
+        } else {
+            counts
+        },
         d.at
     );
     for f in &d.findings {
@@ -302,7 +307,10 @@ fn summary_text(d: &DiagnoseOutput) -> String {
         ));
     }
     if d.unreadable > 0 {
-        out.push_str(&format!("\n{} object(s) could not be read and were skipped", d.unreadable));
+        out.push_str(&format!(
+            "\n{} object(s) could not be read and were skipped",
+            d.unreadable
+        ));
     }
     for n in &d.notes {
         out.push_str(&format!("\nnote: {n}"));

@@ -44,34 +44,84 @@ pub fn tools() -> Vec<ToolDef> {
     ]
 }
 
+/// Declares a params struct with the shared series inputs plus its own fields. One flattened
+/// struct inside another loses `deny_unknown_fields`' field list in serde, so the inputs are
+/// spelled out per struct and only `AwsArgs` is flattened, as in the metric tools.
+macro_rules! series_params {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Inline series: `[[unix_ms, value], ...]`.
+            pub points: Option<Vec<(i64, f64)>>,
+            /// Workload signal, e.g. memory_working_set_bytes, cpu_usage_cores; needs `namespace`.
+            pub signal: Option<String>,
+            /// Kubernetes namespace for `signal`.
+            pub namespace: Option<String>,
+            /// Narrow `signal` to one pod.
+            pub pod: Option<String>,
+            /// Narrow `signal` to one workload (Deployment, StatefulSet...).
+            pub workload: Option<String>,
+            /// PromQL range query.
+            pub query: Option<String>,
+            /// CloudWatch metric name; with `metric_namespace`, `dimensions`, `stat`.
+            pub metric_name: Option<String>,
+            /// CloudWatch namespace, e.g. ContainerInsights.
+            pub metric_namespace: Option<String>,
+            /// CloudWatch dimensions, name → value.
+            pub dimensions: Option<BTreeMap<String, String>>,
+            /// CloudWatch statistic; default Average.
+            pub stat: Option<String>,
+            /// Duration (`6h`) or time.
+            pub since: Option<String>,
+            pub until: Option<String>,
+            /// Merge the matched series into one: sum, mean or max (a workload's pods across restarts).
+            pub combine: Option<String>,
+            $($(#[$fmeta])* pub $field: $ty,)*
+            #[serde(flatten)]
+            pub aws: AwsArgs,
+        }
+
+        impl $name {
+            fn series_input(&self) -> SeriesInput<'_> {
+                SeriesInput {
+                    points: self.points.as_deref(),
+                    signal: self.signal.as_deref(),
+                    namespace: self.namespace.as_deref(),
+                    pod: self.pod.as_deref(),
+                    workload: self.workload.as_deref(),
+                    query: self.query.as_deref(),
+                    metric_name: self.metric_name.as_deref(),
+                    metric_namespace: self.metric_namespace.as_deref(),
+                    dimensions: self.dimensions.as_ref(),
+                    stat: self.stat.as_deref(),
+                    since: self.since.as_deref(),
+                    until: self.until.as_deref(),
+                    combine: self.combine.as_deref(),
+                    aws: &self.aws,
+                }
+            }
+        }
+    };
+}
+
 /// Where the series come from: exactly one of `points`, `signal`, `query`, `metric_name`.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-pub struct SeriesInput {
-    /// Inline series: `[[unix_ms, value], ...]`.
-    pub points: Option<Vec<(i64, f64)>>,
-    /// Workload signal, e.g. memory_working_set_bytes, cpu_usage_cores; needs `namespace`.
-    pub signal: Option<String>,
-    /// Kubernetes namespace for `signal`.
-    pub namespace: Option<String>,
-    /// Narrow `signal` to one pod.
-    pub pod: Option<String>,
-    /// Narrow `signal` to one workload (Deployment, StatefulSet...).
-    pub workload: Option<String>,
-    /// PromQL range query.
-    pub query: Option<String>,
-    /// CloudWatch metric name; with `metric_namespace`, `dimensions`, `stat`.
-    pub metric_name: Option<String>,
-    /// CloudWatch namespace, e.g. ContainerInsights.
-    pub metric_namespace: Option<String>,
-    /// CloudWatch dimensions, name → value.
-    pub dimensions: Option<BTreeMap<String, String>>,
-    /// CloudWatch statistic; default Average.
-    pub stat: Option<String>,
-    /// Duration (`6h`) or time.
-    pub since: Option<String>,
-    pub until: Option<String>,
-    #[serde(flatten)]
-    pub aws: AwsArgs,
+struct SeriesInput<'a> {
+    points: Option<&'a [(i64, f64)]>,
+    signal: Option<&'a str>,
+    namespace: Option<&'a str>,
+    pod: Option<&'a str>,
+    workload: Option<&'a str>,
+    query: Option<&'a str>,
+    metric_name: Option<&'a str>,
+    metric_namespace: Option<&'a str>,
+    dimensions: Option<&'a BTreeMap<String, String>>,
+    stat: Option<&'a str>,
+    since: Option<&'a str>,
+    until: Option<&'a str>,
+    combine: Option<&'a str>,
+    aws: &'a AwsArgs,
 }
 
 /// The fetched series and where they came from.
@@ -82,7 +132,7 @@ struct Fetched {
 }
 
 /// Rejects no input or more than one, naming the field.
-fn chosen_input(input: &SeriesInput) -> ToolResult<&'static str> {
+fn chosen_input(input: &SeriesInput<'_>) -> ToolResult<&'static str> {
     let given: Vec<&'static str> = [
         ("points", input.points.is_some()),
         ("signal", input.signal.is_some()),
@@ -107,29 +157,90 @@ fn chosen_input(input: &SeriesInput) -> ToolResult<&'static str> {
 
 async fn fetch(
     ctx: &Context,
-    input: &SeriesInput,
+    input: &SeriesInput<'_>,
     default_since: Duration,
 ) -> ToolResult<Fetched> {
     let which = chosen_input(input)?;
-    if which == "points" {
-        return inline_points(input.points.as_deref().unwrap_or_default());
+    let combine = combine_arg(input.combine)?;
+    let mut fetched = if which == "points" {
+        inline_points(input.points.unwrap_or_default())?
+    } else {
+        fetch_source(ctx, input, which, default_since).await?
+    };
+    if let Some(how) = combine {
+        fetched.series = combined(&fetched.series, how).into_iter().collect();
     }
+    Ok(fetched)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Combine {
+    Sum,
+    Mean,
+    Max,
+}
+
+fn combine_arg(text: Option<&str>) -> ToolResult<Option<Combine>> {
+    match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
+        None => Ok(None),
+        Some("sum") => Ok(Some(Combine::Sum)),
+        Some("mean") => Ok(Some(Combine::Mean)),
+        Some("max") => Ok(Some(Combine::Max)),
+        Some(other) => Err(ToolError::invalid(
+            "combine",
+            format!("`{other}` is not sum, mean or max"),
+        )),
+    }
+}
+
+/// One series per timestamp over all inputs; labels are those every input shares.
+fn combined(all: &[Series], how: Combine) -> Option<Series> {
+    let first = all.first()?;
+    let mut grid: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for s in all {
+        for (t, v) in s.timestamps.iter().zip(&s.values) {
+            if v.is_finite() {
+                grid.entry(*t).or_default().push(*v);
+            }
+        }
+    }
+    let values = grid.values().map(|vs| match how {
+        Combine::Sum => vs.iter().sum(),
+        Combine::Mean => vs.iter().sum::<f64>() / vs.len().max(1) as f64,
+        Combine::Max => vs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    });
+    let mut out = Series::new(
+        first.name.clone(),
+        grid.keys().copied().collect(),
+        values.collect(),
+    );
+    out.unit = first.unit.clone();
+    out.labels = first
+        .labels
+        .iter()
+        .filter(|(k, v)| all.iter().all(|s| s.labels.get(*k) == Some(*v)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Some(out)
+}
+
+async fn fetch_source(
+    ctx: &Context,
+    input: &SeriesInput<'_>,
+    which: &str,
+    default_since: Duration,
+) -> ToolResult<Fetched> {
     let metrics = ctx.sources.metrics(&input.aws.target()).await?;
     let now = if ctx.sources.is_snapshot() {
         ctx.sources.cluster(None).await?.now()
     } else {
         crate::time::wall_clock_now()
     };
-    let window = resolve_window(
-        input.since.as_deref(),
-        input.until.as_deref(),
-        default_since,
-        now,
-    )?;
+    let window = resolve_window(input.since, input.until, default_since, now)?;
     let series = match which {
         "signal" => {
             let labels = signal_labels(input)?;
-            let name = non_empty("signal", input.signal.as_deref().unwrap_or(""))?;
+            let name = non_empty("signal", input.signal.unwrap_or(""))?;
             metrics
                 .workload_signals(&labels, &[name.to_string()], window)
                 .await?
@@ -137,7 +248,7 @@ async fn fetch(
         "query" => {
             let secs = window.duration().num_seconds().max(60) as u64;
             let query = PromQuery {
-                query: non_empty("query", input.query.as_deref().unwrap_or(""))?.to_string(),
+                query: non_empty("query", input.query.unwrap_or(""))?.to_string(),
                 window,
                 // Finer than the chart step: the detectors need 100+ samples to warm up.
                 step_secs: Some((secs / 1440).clamp(15, 3600)),
@@ -173,15 +284,18 @@ fn inline_points(points: &[(i64, f64)]) -> ToolResult<Fetched> {
     })
 }
 
-fn signal_labels(input: &SeriesInput) -> ToolResult<Vec<(String, String)>> {
-    let Some(ns) = input.namespace.as_deref() else {
+fn signal_labels(input: &SeriesInput<'_>) -> ToolResult<Vec<(String, String)>> {
+    let Some(ns) = input.namespace else {
         return Err(ToolError::invalid(
             "namespace",
             "required with `signal` (the pods' namespace)",
         ));
     };
-    let mut labels = vec![("namespace".to_string(), non_empty("namespace", ns)?.to_string())];
-    for (key, value) in [("pod", &input.pod), ("workload", &input.workload)] {
+    let mut labels = vec![(
+        "namespace".to_string(),
+        non_empty("namespace", ns)?.to_string(),
+    )];
+    for (key, value) in [("pod", input.pod), ("workload", input.workload)] {
         if let Some(v) = value {
             labels.push((key.to_string(), non_empty(key, v)?.to_string()));
         }
@@ -189,8 +303,8 @@ fn signal_labels(input: &SeriesInput) -> ToolResult<Vec<(String, String)>> {
     Ok(labels)
 }
 
-fn cloudwatch_query(input: &SeriesInput, window: Window) -> ToolResult<MetricQuery> {
-    let Some(ns) = input.metric_namespace.as_deref() else {
+fn cloudwatch_query(input: &SeriesInput<'_>, window: Window) -> ToolResult<MetricQuery> {
+    let Some(ns) = input.metric_namespace else {
         return Err(ToolError::invalid(
             "metric_namespace",
             "required with `metric_name`, e.g. ContainerInsights",
@@ -198,15 +312,12 @@ fn cloudwatch_query(input: &SeriesInput, window: Window) -> ToolResult<MetricQue
     };
     Ok(MetricQuery {
         namespace: non_empty("metric_namespace", ns)?.to_string(),
-        metric_name: non_empty("metric_name", input.metric_name.as_deref().unwrap_or(""))?
-            .to_string(),
+        metric_name: non_empty("metric_name", input.metric_name.unwrap_or(""))?.to_string(),
         dimensions: input
             .dimensions
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        stat: input.stat.clone().unwrap_or_else(|| "Average".into()),
+            .map(|d| d.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        stat: input.stat.unwrap_or("Average").to_string(),
         period_secs: auto_period(window.duration().num_seconds(), 1440),
     })
 }
@@ -235,16 +346,12 @@ fn labels_text(labels: &BTreeMap<String, String>) -> String {
 
 // ---------- anomaly_detect ----------
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DetectParams {
-    #[serde(flatten)]
-    pub input: SeriesInput,
+series_params!(DetectParams {
     /// Event score threshold in (0, 1); default 0.5. Lower finds more.
-    pub threshold: Option<f64>,
+    threshold: Option<f64>,
     /// A ceiling the signal must not reach (e.g. memory limit in bytes): warns ahead of it.
-    pub limit: Option<f64>,
-}
+    limit: Option<f64>,
+});
 
 /// One anomalous window.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -307,8 +414,9 @@ fn detector_config(p: &DetectParams) -> ToolResult<DetectorConfig> {
             .map_err(|e| ToolError::invalid("threshold", e.to_string()))?;
     }
     if let Some(l) = p.limit {
+        let horizon = cfg.limit_horizon_ms;
         cfg = cfg
-            .with_limit(l, cfg.limit_horizon_ms)
+            .with_limit(l, horizon)
             .map_err(|e| ToolError::invalid("limit", e.to_string()))?;
     }
     Ok(cfg)
@@ -338,7 +446,8 @@ fn snake<T: Serialize>(v: &T) -> String {
 }
 
 fn analyse(s: &Series, cfg: &DetectorConfig) -> ToolResult<SeriesAnomalies> {
-    let report = anomaly::detect(s, cfg).map_err(|e| ToolError::invalid("threshold", e.to_string()))?;
+    let report =
+        anomaly::detect(s, cfg).map_err(|e| ToolError::invalid("threshold", e.to_string()))?;
     let total = report.events.len();
     let mut events: Vec<&AnomalyEvent> = report.events.iter().collect();
     events.sort_by(|a, b| b.peak_score.total_cmp(&a.peak_score));
@@ -367,7 +476,7 @@ async fn detect(
     budget: Budget,
 ) -> ToolResult<Reply<DetectOutput>> {
     let cfg = detector_config(&p)?;
-    let fetched = fetch(&ctx, &p.input, Duration::hours(6)).await?;
+    let fetched = fetch(&ctx, &p.series_input(), Duration::hours(6)).await?;
     let mut all = fetched
         .series
         .iter()
@@ -376,14 +485,21 @@ async fn detect(
     all.sort_by(|a, b| b.max_score.total_cmp(&a.max_score));
     let analysed = all.len();
     let with_anomalies = all.iter().filter(|s| s.anomalies_total > 0).count();
-    let (series, total) = budget.take(all, 0.85);
+    let (series, dropped) = budget.take(all, 0.85);
+    let total = series.len() + dropped;
     let truncated = (series.len() < total).then(|| Truncation {
         total,
         returned: series.len(),
         how_to_get_more: "narrow the input (pod, workload, label matchers) or raise response_bytes"
             .into(),
     });
-    let summary = detect_summary(&fetched, &series, analysed, with_anomalies, truncated.as_ref());
+    let summary = detect_summary(
+        &fetched,
+        &series,
+        analysed,
+        with_anomalies,
+        truncated.as_ref(),
+    );
     Ok(Reply {
         summary,
         data: DetectOutput {
@@ -410,7 +526,9 @@ fn detect_summary(
         fetched.source
     );
     if analysed == 0 {
-        out.push_str("\nno series matched: check the signal name, labels or query, or widen the window");
+        out.push_str(
+            "\nno series matched: check the signal name, labels or query, or widen the window",
+        );
     }
     for s in series.iter().filter(|s| s.anomalies_total > 0) {
         out.push_str(&format!(
@@ -436,30 +554,31 @@ fn detect_summary(
         }
     }
     if series.iter().any(|s| s.summary.points < 100) {
-        out.push_str("\nnote: series under 100 samples are still in warm-up and score 0; widen the window");
+        out.push_str(
+            "\nnote: series under 100 samples are still in warm-up and score 0; widen the window",
+        );
     }
     if let Some(t) = truncated {
-        out.push_str(&format!("\n[{} of {} series shown; {}]", t.returned, t.total, t.how_to_get_more));
+        out.push_str(&format!(
+            "\n[{} of {} series shown; {}]",
+            t.returned, t.total, t.how_to_get_more
+        ));
     }
     out
 }
 
 // ---------- anomaly_forecast ----------
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ForecastParams {
-    #[serde(flatten)]
-    pub input: SeriesInput,
+series_params!(ForecastParams {
     /// How far ahead, e.g. `48h` (1m..90d); default 24h.
-    pub horizon: Option<String>,
+    horizon: Option<String>,
     /// What one replica or node serves, in the series' unit (e.g. 0.5 cores, 400 req/s).
-    pub capacity: Option<f64>,
+    capacity: Option<f64>,
     /// Utilisation to plan for, in (0, 1]; default 0.7.
-    pub target_utilization: Option<f64>,
+    target_utilization: Option<f64>,
     /// Replicas or nodes running now: adds when capacity runs short.
-    pub current_units: Option<u32>,
-}
+    current_units: Option<u32>,
+});
 
 /// One forecast step: mean and the 80% and 95% intervals.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -529,7 +648,10 @@ const LEVELS: [f64; 2] = [0.8, 0.95];
 fn horizon_arg(p: &ForecastParams) -> ToolResult<Duration> {
     let text = p.horizon.as_deref().unwrap_or("24h");
     let d = parse_duration(text).ok_or_else(|| {
-        ToolError::invalid("horizon", format!("`{text}` is not a duration like 48h or 7d"))
+        ToolError::invalid(
+            "horizon",
+            format!("`{text}` is not a duration like 48h or 7d"),
+        )
     })?;
     if d < Duration::minutes(1) || d > Duration::days(90) {
         return Err(ToolError::invalid(
@@ -543,13 +665,19 @@ fn horizon_arg(p: &ForecastParams) -> ToolResult<Duration> {
 fn capacity_request(p: &ForecastParams) -> ToolResult<Option<CapacityRequest>> {
     let target = p.target_utilization.unwrap_or(0.7);
     if !(target > 0.0 && target <= 1.0) {
-        return Err(ToolError::invalid("target_utilization", format!("{target} is not in (0, 1]")));
+        return Err(ToolError::invalid(
+            "target_utilization",
+            format!("{target} is not in (0, 1]"),
+        ));
     }
     let Some(cap) = p.capacity else {
         return Ok(None);
     };
     if !(cap.is_finite() && cap > 0.0) {
-        return Err(ToolError::invalid("capacity", format!("{cap} must be a positive number")));
+        return Err(ToolError::invalid(
+            "capacity",
+            format!("{cap} must be a positive number"),
+        ));
     }
     Ok(Some(CapacityRequest {
         per_unit_capacity: cap,
@@ -583,7 +711,9 @@ fn forecast_one(
     let step = median_step(&s).ok_or("fewer than two samples")?;
     let steps = (horizon.num_milliseconds() / step).max(1);
     if steps > 100_000 {
-        return Err(format!("horizon is {steps} samples of {step} ms; shorten it (max 100000)"));
+        return Err(format!(
+            "horizon is {steps} samples of {step} ms; shorten it (max 100000)"
+        ));
     }
     let cfg = ForecastConfig::new(steps as usize, Method::Blend, LEVELS.to_vec())
         .map_err(|e| e.to_string())?;
@@ -597,7 +727,10 @@ fn forecast_one(
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .ok_or("the forecast has no finite values")?;
     let capacity = match req {
-        Some(r) => Some(capacity_out(&capacity::plan(&fc, r).map_err(|e| e.to_string())?, r)),
+        Some(r) => Some(capacity_out(
+            &capacity::plan(&fc, r).map_err(|e| e.to_string())?,
+            r,
+        )),
         None => None,
     };
     Ok(SeriesForecast {
@@ -665,11 +798,12 @@ async fn forecast_tool(
 ) -> ToolResult<Reply<ForecastOutput>> {
     let horizon = horizon_arg(&p)?;
     let req = capacity_request(&p)?;
-    let fetched = fetch(&ctx, &p.input, Duration::days(7)).await?;
+    let fetched = fetch(&ctx, &p.series_input(), Duration::days(7)).await?;
     let total = fetched.series.len();
     let kept = total.min(MAX_FORECAST_SERIES);
     // About 90 bytes per forecast point, 600 per series header.
-    let max_points = ((budget.bytes * 6 / 10).saturating_sub(kept * 600) / 90 / kept.max(1)).clamp(2, 500);
+    let max_points =
+        ((budget.bytes * 6 / 10).saturating_sub(kept * 600) / 90 / kept.max(1)).clamp(2, 500);
     let mut series = Vec::new();
     let mut skipped = Vec::new();
     for s in fetched.series.iter().take(kept) {
@@ -684,7 +818,13 @@ async fn forecast_tool(
         how_to_get_more: "aggregate in the query (sum by) or narrow pod/workload".into(),
     });
     let horizon_text = p.horizon.clone().unwrap_or_else(|| "24h".into());
-    let summary = forecast_summary(&fetched.source, &horizon_text, &series, &skipped, truncated.as_ref());
+    let summary = forecast_summary(
+        &fetched.source,
+        &horizon_text,
+        &series,
+        &skipped,
+        truncated.as_ref(),
+    );
     Ok(Reply {
         summary,
         data: ForecastOutput {
@@ -704,7 +844,10 @@ fn forecast_summary(
     skipped: &[String],
     truncated: Option<&Truncation>,
 ) -> String {
-    let mut out = format!("forecast {horizon} ahead for {} series ({source})", series.len());
+    let mut out = format!(
+        "forecast {horizon} ahead for {} series ({source})",
+        series.len()
+    );
     for s in series {
         out.push_str(&format!(
             "\n{}{{{}}} {} (period {}): peak {} at {}",
@@ -724,7 +867,9 @@ fn forecast_summary(
                 c.planned_peak
             ));
             if let (Some(at), Some(by)) = (&c.shortfall_at, &c.scale_by) {
-                out.push_str(&format!("; current units fall short at {at}, scale by {by}"));
+                out.push_str(&format!(
+                    "; current units fall short at {at}, scale by {by}"
+                ));
             }
         }
     }
@@ -732,10 +877,15 @@ fn forecast_summary(
         out.push_str(&format!("\nskipped {s}"));
     }
     if series.is_empty() && skipped.is_empty() {
-        out.push_str("\nno series matched: check the signal name, labels or query, or widen the window");
+        out.push_str(
+            "\nno series matched: check the signal name, labels or query, or widen the window",
+        );
     }
     if let Some(t) = truncated {
-        out.push_str(&format!("\n[{} of {} series forecast; {}]", t.returned, t.total, t.how_to_get_more));
+        out.push_str(&format!(
+            "\n[{} of {} series forecast; {}]",
+            t.returned, t.total, t.how_to_get_more
+        ));
     }
     out
 }
