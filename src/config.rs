@@ -134,7 +134,9 @@ impl Settings {
         };
         settings.mode = match snapshot {
             Some(s) => parse_snapshot_arg(&s)?,
-            None if settings.has_live_target() || kubeconfig_present() || aws_config_present() => SourceMode::Live,
+            None if settings.has_live_target() || kubeconfig_present() || aws_config_present() => {
+                SourceMode::Live
+            }
             None => SourceMode::SnapshotBuiltin(DEFAULT_BUILTIN_SNAPSHOT.into()),
         };
         if let Some(url) = &settings.prometheus_url {
@@ -181,12 +183,27 @@ fn parse_snapshot_arg(arg: &str) -> anyhow::Result<SourceMode> {
 /// AWS credentials, a region or a profile in the environment or `~/.aws` mean the operator wants
 /// live AWS data, even with no cluster configured (cost and CloudWatch tools alone).
 fn aws_config_present() -> bool {
-    let env = ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"];
-    if env.iter().any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty())) {
+    let env = [
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    ];
+    if env
+        .iter()
+        .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+    {
         return true;
     }
     std::env::var_os("HOME")
-        .map(|home| ["config", "credentials"].iter().any(|f| Path::new(&home).join(".aws").join(f).is_file()))
+        .map(|home| {
+            ["config", "credentials"]
+                .iter()
+                .any(|f| Path::new(&home).join(".aws").join(f).is_file())
+        })
         .unwrap_or(false)
 }
 

@@ -135,7 +135,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let failed = result.is_error.unwrap_or(false);
             if json && !failed {
-                print_out(&serde_json::to_string_pretty(&result.structured_content.unwrap_or_default())?);
+                print_out(&serde_json::to_string_pretty(
+                    &result.structured_content.unwrap_or_default(),
+                )?);
             } else {
                 for block in &result.content {
                     if let Some(text) = block.as_text() {

@@ -128,9 +128,14 @@ fn catalog_stays_lean() {
 
 #[test]
 fn readme_catalog_lists_every_tool() {
-    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
     for tool in catalog_json(&Registry::new(), &settings()) {
         let name = tool["name"].as_str().unwrap();
-        assert!(readme.contains(&format!("| `{name}` |")), "README.md's tool catalog lacks {name}");
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "README.md's tool catalog lacks {name}"
+        );
     }
 }

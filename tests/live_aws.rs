@@ -36,7 +36,10 @@ fn env(endpoint: &str) -> Vec<(&'static str, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_tools_end_to_end() {
-    let moto = MotoServer::spawn(MotoServer::locate().expect("moto_server (tests/run.sh installs it)")).await.expect("moto starts");
+    let moto =
+        MotoServer::spawn(MotoServer::locate().expect("moto_server (tests/run.sh installs it)"))
+            .await
+            .expect("moto starts");
     let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
     let endpoint = gateway.url();
     let config = sdk(&endpoint).await;
@@ -48,7 +51,11 @@ async fn aws_tools_end_to_end() {
         .name("shop-prod")
         .role_arn("arn:aws:iam::123456789012:role/eks")
         .version("1.31")
-        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids("subnet-1").build())
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .subnet_ids("subnet-1")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -64,10 +71,19 @@ async fn aws_tools_end_to_end() {
     let a = call_cli(&[], &env, "eks_list_clusters", json!({})).await;
     assert!(!a.is_error, "{}", a.text);
     assert_eq!(a.data["clusters"], json!(["shop-prod"]));
-    let a = call_cli(&[], &env, "eks_describe_cluster", json!({"name": "shop-prod"})).await;
+    let a = call_cli(
+        &[],
+        &env,
+        "eks_describe_cluster",
+        json!({"name": "shop-prod"}),
+    )
+    .await;
     assert!(!a.is_error, "{}", a.text);
     assert_eq!(a.data["cluster"]["version"], "1.31");
-    assert_eq!(a.data["version_skew"], json!(["general runs 1.30, control plane 1.31"]));
+    assert_eq!(
+        a.data["version_skew"],
+        json!(["general runs 1.30, control plane 1.31"])
+    );
     let a = call_cli(&[], &env, "eks_describe_cluster", json!({"name": "nope"})).await;
     assert!(a.is_error && a.text.contains("not_found"), "{}", a.text);
 
@@ -80,8 +96,15 @@ async fn aws_tools_end_to_end() {
         put = put.metric_data(
             aws_sdk_cloudwatch::types::MetricDatum::builder()
                 .metric_name("pod_memory_utilization")
-                .dimensions(aws_sdk_cloudwatch::types::Dimension::builder().name("ClusterName").value("shop-prod").build())
-                .timestamp(aws_smithy_types::DateTime::from_millis(t.timestamp_millis()))
+                .dimensions(
+                    aws_sdk_cloudwatch::types::Dimension::builder()
+                        .name("ClusterName")
+                        .value("shop-prod")
+                        .build(),
+                )
+                .timestamp(aws_smithy_types::DateTime::from_millis(
+                    t.timestamp_millis(),
+                ))
                 .value(40.0 + i as f64)
                 .unit(aws_sdk_cloudwatch::types::StandardUnit::Percent)
                 .build(),
@@ -93,7 +116,10 @@ async fn aws_tools_end_to_end() {
     let summary = &a.data["series"][0]["summary"];
     assert_eq!(summary["max"], json!(69.0), "{}", a.text);
     assert_eq!(summary["min"], json!(40.0), "{}", a.text);
-    assert!(summary["slope_per_hour"].as_f64().unwrap() > 50.0, "rising one point a minute: {summary}");
+    assert!(
+        summary["slope_per_hour"].as_f64().unwrap() > 50.0,
+        "rising one point a minute: {summary}"
+    );
 
     // Cost Explorer: moto answers what is seeded.
     let seeded = json!({"results": [{"ResultsByTime": [
@@ -102,46 +128,118 @@ async fn aws_tools_end_to_end() {
             {"Keys": ["Amazon Elastic Kubernetes Service"], "Metrics": {"UnblendedCost": {"Amount": "100", "Unit": "USD"}}}
         ]}
     ]}]});
-    let seeded_ok = reqwest::Client::new().post(format!("{}/moto-api/static/ce/cost-and-usage-results", moto.url)).json(&seeded).send().await.unwrap();
+    let seeded_ok = reqwest::Client::new()
+        .post(format!(
+            "{}/moto-api/static/ce/cost-and-usage-results",
+            moto.url
+        ))
+        .json(&seeded)
+        .send()
+        .await
+        .unwrap();
     assert!(seeded_ok.status().is_success());
-    let a = call_cli(&[], &env, "cost_breakdown", json!({"start": "2026-11-01", "end": "2026-11-02", "group_by": ["SERVICE"]})).await;
+    let a = call_cli(
+        &[],
+        &env,
+        "cost_breakdown",
+        json!({"start": "2026-11-01", "end": "2026-11-02", "group_by": ["SERVICE"]}),
+    )
+    .await;
     assert!(!a.is_error, "{}", a.text);
     assert_eq!(a.data["total"], json!(400.0));
-    assert_eq!(a.data["top"][0]["keys"], json!(["Amazon Elastic Compute Cloud - Compute"]));
+    assert_eq!(
+        a.data["top"][0]["keys"],
+        json!(["Amazon Elastic Compute Cloud - Compute"])
+    );
     assert_eq!(a.data["top"][0]["share"], json!(0.75));
-    let a = call_cli(&[], &env, "cost_breakdown", json!({"start": "2026-11-05", "end": "2026-11-01"})).await;
+    let a = call_cli(
+        &[],
+        &env,
+        "cost_breakdown",
+        json!({"start": "2026-11-05", "end": "2026-11-01"}),
+    )
+    .await;
     assert!(a.is_error && a.text.contains("`end`"), "{}", a.text);
 
     // AccessDenied names the IAM action to grant; the next call works again.
-    gateway.fault(&Fault::access_denied("eks", "ListClusters")).await.unwrap();
+    gateway
+        .fault(&Fault::access_denied("eks", "ListClusters"))
+        .await
+        .unwrap();
     let a = call_cli(&[], &env, "eks_list_clusters", json!({})).await;
     assert!(a.is_error, "{}", a.text);
-    assert!(a.text.contains("access denied: missing permission IAM action eks:ListClusters"), "{}", a.text);
+    assert!(
+        a.text
+            .contains("access denied: missing permission IAM action eks:ListClusters"),
+        "{}",
+        a.text
+    );
     gateway.clear_faults().await.unwrap();
     let a = call_cli(&[], &env, "eks_list_clusters", json!({})).await;
     assert!(!a.is_error, "{}", a.text);
 
     // A backend slower than the call timeout: the tool says what timed out.
-    gateway.fault(&Fault::delay("eks", "ListClusters", 4_000)).await.unwrap();
+    gateway
+        .fault(&Fault::delay("eks", "ListClusters", 4_000))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config_file = dir.path().join("config.toml");
     std::fs::write(&config_file, "call-timeout-secs = 1\n").unwrap();
     let started = std::time::Instant::now();
-    let a = call_cli(&["--config", config_file.to_str().unwrap()], &env, "eks_list_clusters", json!({})).await;
-    assert!(a.is_error && a.text.contains("timed out after 1s"), "{}", a.text);
-    assert!(started.elapsed() < Duration::from_secs(4), "the call was cut at its timeout");
+    let a = call_cli(
+        &["--config", config_file.to_str().unwrap()],
+        &env,
+        "eks_list_clusters",
+        json!({}),
+    )
+    .await;
+    assert!(
+        a.is_error && a.text.contains("timed out after 1s"),
+        "{}",
+        a.text
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the call was cut at its timeout"
+    );
     gateway.clear_faults().await.unwrap();
 
     // An endpoint nobody listens on: a clear error, quickly.
     let dead = env_with(&env, "AWS_ENDPOINT_URL", "http://127.0.0.1:9");
     let a = call_cli(&[], &dead, "eks_list_clusters", json!({})).await;
-    assert!(a.is_error && a.text.contains("could not reach the AWS endpoint"), "{}", a.text);
+    assert!(
+        a.is_error && a.text.contains("could not reach the AWS endpoint"),
+        "{}",
+        a.text
+    );
 
     // Cross-account: a malformed role ARN is refused before any call.
-    let a = call_cli(&[], &env, "eks_list_clusters", json!({"role_arn": "ops-role"})).await;
+    let a = call_cli(
+        &[],
+        &env,
+        "eks_list_clusters",
+        json!({"role_arn": "ops-role"}),
+    )
+    .await;
     assert!(a.is_error && a.text.contains("`role_arn`"), "{}", a.text);
 }
 
-fn env_with(env: &[(&'static str, String)], key: &'static str, value: &str) -> Vec<(&'static str, String)> {
-    env.iter().map(|(k, v)| (*k, if *k == key { value.to_string() } else { v.clone() })).collect()
+fn env_with(
+    env: &[(&'static str, String)],
+    key: &'static str,
+    value: &str,
+) -> Vec<(&'static str, String)> {
+    env.iter()
+        .map(|(k, v)| {
+            (
+                *k,
+                if *k == key {
+                    value.to_string()
+                } else {
+                    v.clone()
+                },
+            )
+        })
+        .collect()
 }

@@ -12,11 +12,16 @@ fn anchors() -> Value {
 }
 
 fn at(unix: &Value) -> String {
-    chrono::DateTime::from_timestamp(unix.as_i64().unwrap(), 0).unwrap().to_rfc3339()
+    chrono::DateTime::from_timestamp(unix.as_i64().unwrap(), 0)
+        .unwrap()
+        .to_rfc3339()
 }
 
 fn global() -> Vec<String> {
-    vec!["--prometheus-url".into(), component("EKS_OPS_TEST_PROMETHEUS_URL")]
+    vec![
+        "--prometheus-url".into(),
+        component("EKS_OPS_TEST_PROMETHEUS_URL"),
+    ]
 }
 
 async fn query(args: Value) -> common::Answer {
@@ -41,7 +46,10 @@ async fn rate_over_a_counter_reset_stays_non_negative() {
     assert_eq!(series.len(), 1, "{}", r.text);
     let points = series[0]["points"].as_array().unwrap();
     assert!(points.len() > 30, "{}", r.text);
-    assert!(points.iter().all(|p| p[1].as_f64().unwrap() >= 0.0), "rate() must handle the reset: {points:?}");
+    assert!(
+        points.iter().all(|p| p[1].as_f64().unwrap() >= 0.0),
+        "rate() must handle the reset: {points:?}"
+    );
     assert!(series[0]["summary"]["min"].as_f64().unwrap() >= 0.0);
 }
 
@@ -55,9 +63,15 @@ async fn the_memory_leak_shows_as_a_positive_slope() {
     });
     let r = query(args).await;
     assert!(!r.is_error, "{}", r.text);
-    let slope = r.data["series"][0]["summary"]["slope_per_hour"].as_f64().unwrap();
+    let slope = r.data["series"][0]["summary"]["slope_per_hour"]
+        .as_f64()
+        .unwrap();
     // About 290 MiB over six hours.
-    assert!((30.0e6..80.0e6).contains(&slope), "slope {slope} bytes/h: {}", r.text);
+    assert!(
+        (30.0e6..80.0e6).contains(&slope),
+        "slope {slope} bytes/h: {}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -75,11 +89,25 @@ async fn a_hostile_label_value_is_queried_not_refused() {
 async fn promql_errors_come_back_in_prometheus_words() {
     let r = query(json!({"query": "rate(container_cpu_usage_seconds_total[5m]"})).await;
     assert!(r.is_error);
-    assert!(r.text.contains("`query`") && r.text.contains("Prometheus rejected it (bad_data)"), "{}", r.text);
+    assert!(
+        r.text.contains("`query`") && r.text.contains("Prometheus rejected it (bad_data)"),
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]
 async fn an_unreachable_prometheus_is_a_clear_error() {
-    let r = call_cli(&["--prometheus-url", "http://127.0.0.1:9"], &[], "prometheus_query", json!({"query": "up"})).await;
-    assert!(r.is_error && r.text.contains("cannot reach it"), "{}", r.text);
+    let r = call_cli(
+        &["--prometheus-url", "http://127.0.0.1:9"],
+        &[],
+        "prometheus_query",
+        json!({"query": "up"}),
+    )
+    .await;
+    assert!(
+        r.is_error && r.text.contains("cannot reach it"),
+        "{}",
+        r.text
+    );
 }

@@ -202,7 +202,12 @@ pub fn lttb(points: &[(i64, f64)], max_points: usize) -> Vec<(i64, f64)> {
         let (ax, ay) = (points[a].0 as f64, points[a].1);
         let mut best = start;
         let mut best_area = -1.0;
-        for (j, p) in points.iter().enumerate().take(end.max(start + 1)).skip(start) {
+        for (j, p) in points
+            .iter()
+            .enumerate()
+            .take(end.max(start + 1))
+            .skip(start)
+        {
             let area = ((ax - avg_x) * (p.1 - ay) - (ax - p.0 as f64) * (avg_y - ay)).abs();
             if area > best_area {
                 best_area = area;

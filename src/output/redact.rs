@@ -190,7 +190,9 @@ fn redact_value(value: &mut Value) {
                 let sensitive = is_sensitive_key(key) || (env_like && key == "value");
                 match item {
                     // Values already masked upstream (Secret sizes) keep their note.
-                    Value::String(s) if sensitive && !s.is_empty() && !s.starts_with("[REDACTED") => {
+                    Value::String(s)
+                        if sensitive && !s.is_empty() && !s.starts_with("[REDACTED") =>
+                    {
                         *s = REDACTED.to_string();
                     }
                     _ => redact_value(item),

@@ -29,19 +29,30 @@ impl LiveMetrics {
                 region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
                 prometheus,
             },
-            Err(e) => LiveMetrics { cloudwatch: Err(e.to_string()), region: String::new(), prometheus },
+            Err(e) => LiveMetrics {
+                cloudwatch: Err(e.to_string()),
+                region: String::new(),
+                prometheus,
+            },
         }
     }
 
     fn cloudwatch_client(&self) -> ToolResult<&aws_sdk_cloudwatch::Client> {
-        self.cloudwatch.as_ref().map_err(|e| ToolError::NotConfigured { what: "CloudWatch".into(), how: e.clone() })
+        self.cloudwatch
+            .as_ref()
+            .map_err(|e| ToolError::NotConfigured {
+                what: "CloudWatch".into(),
+                how: e.clone(),
+            })
     }
 
     fn prometheus(&self) -> ToolResult<&PromClient> {
-        self.prometheus.as_ref().ok_or_else(|| ToolError::NotConfigured {
-            what: "Prometheus".into(),
-            how: "start the server with --prometheus-url URL or --amp-workspace-id ID".into(),
-        })
+        self.prometheus
+            .as_ref()
+            .ok_or_else(|| ToolError::NotConfigured {
+                what: "Prometheus".into(),
+                how: "start the server with --prometheus-url URL or --amp-workspace-id ID".into(),
+            })
     }
 }
 
@@ -150,7 +161,11 @@ impl MetricsSource for LiveMetrics {
                 for (k, v) in &q.dimensions {
                     // A dimension called `Namespace` (Container Insights' Kubernetes namespace)
                     // must not overwrite the metric namespace; bundles spell it the same way.
-                    let key = if k == "Namespace" { "Dimension.Namespace".to_string() } else { k.clone() };
+                    let key = if k == "Namespace" {
+                        "Dimension.Namespace".to_string()
+                    } else {
+                        k.clone()
+                    };
                     s.labels.insert(key, v.clone());
                 }
                 s

@@ -148,8 +148,12 @@ impl ClusterCache {
                     available.extend(eks.into_iter().map(|c| format!("{c} (EKS)")));
                 }
                 let what = match eks_error {
-                    ToolError::NotFound { .. } => "cluster (kubeconfig context or EKS cluster)".to_string(),
-                    other => format!("cluster (no such kubeconfig context; as an EKS cluster: {other})"),
+                    ToolError::NotFound { .. } => {
+                        "cluster (kubeconfig context or EKS cluster)".to_string()
+                    }
+                    other => {
+                        format!("cluster (no such kubeconfig context; as an EKS cluster: {other})")
+                    }
                 };
                 Err(ToolError::not_found(what, name, available))
             }

@@ -29,7 +29,10 @@ pub struct PromClient {
 
 impl PromClient {
     /// `None` when neither a Prometheus URL nor an AMP workspace is configured.
-    pub fn from_settings(settings: &Settings, sdk: Option<&SdkConfig>) -> ToolResult<Option<PromClient>> {
+    pub fn from_settings(
+        settings: &Settings,
+        sdk: Option<&SdkConfig>,
+    ) -> ToolResult<Option<PromClient>> {
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .build()

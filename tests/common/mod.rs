@@ -20,10 +20,24 @@ pub struct Answer {
 
 /// Calls a tool in-process.
 pub async fn call(ctx: &Arc<Context>, tool: &str, args: Value) -> Answer {
-    let Value::Object(args) = args else { panic!("args must be an object") };
-    let result = Registry::new().call(ctx.clone(), tool, Some(args), CancellationToken::new()).await.expect("known tool");
-    let text = result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n");
-    Answer { is_error: result.is_error.unwrap_or(false), text, data: result.structured_content.unwrap_or(Value::Null) }
+    let Value::Object(args) = args else {
+        panic!("args must be an object")
+    };
+    let result = Registry::new()
+        .call(ctx.clone(), tool, Some(args), CancellationToken::new())
+        .await
+        .expect("known tool");
+    let text = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Answer {
+        is_error: result.is_error.unwrap_or(false),
+        text,
+        data: result.structured_content.unwrap_or(Value::Null),
+    }
 }
 
 /// Runs `eks-ops-mcp [global] call TOOL --args JSON --json` with a clean environment plus `env`.
@@ -43,12 +57,27 @@ pub async fn call_cli(global: &[&str], env: &[(&str, String)], tool: &str, args:
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output()).await.expect("the CLI finished within 60 s").unwrap();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .expect("the CLI finished within 60 s")
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let code = out.status.code().unwrap_or(-1);
-    assert!(code == 0 || code == 2, "exit {code}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let data = if code == 0 { serde_json::from_str(&stdout).unwrap_or(Value::Null) } else { Value::Null };
-    Answer { is_error: code == 2, text: stdout, data }
+    assert!(
+        code == 0 || code == 2,
+        "exit {code}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = if code == 0 {
+        serde_json::from_str(&stdout).unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    Answer {
+        is_error: code == 2,
+        text: stdout,
+        data,
+    }
 }
 
 /// An environment variable `tests/run.sh` sets; fails with a clear message when it is missing.

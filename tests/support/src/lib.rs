@@ -1,3 +1,2 @@
-
-pub mod kube;
 pub mod aws;
+pub mod kube;
