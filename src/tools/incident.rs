@@ -512,15 +512,14 @@ fn aggregate(name: &str, members: &[&Series], grid: &BTreeSet<i64>) -> Series {
             at.entry(minute(t)).or_default().push(v);
         }
     }
-    let first = at.keys().next().copied();
     let (timestamps, values): (Vec<i64>, Vec<f64>) = grid
         .iter()
         .map(|&t| {
             let v = match at.get(&t) {
                 Some(list) if additive => list.iter().sum(),
                 Some(list) => list.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                // Before its first sample a workload used nothing; later gaps are missing data.
-                None if additive && first.is_some_and(|f| t < f) => 0.0,
+                // No zero before a workload's first sample: a CronJob's idle hours would become a
+                // zero-spread baseline that makes its next run look infinitely anomalous.
                 None => f64::NAN,
             };
             (t, v)
@@ -557,6 +556,47 @@ fn event_occurrences(scene: &Scene) -> Vec<Occurrence> {
             })
         })
         .collect()
+}
+
+/// Container terminations the kubelet recorded in pod status (OOMKilled has no event of its own).
+fn container_occurrences(scene: &Scene) -> Vec<Occurrence> {
+    let mut out = Vec::new();
+    for pod in &scene.pods {
+        let statuses = pod
+            .pointer("/status/containerStatuses")
+            .and_then(Value::as_array);
+        for c in statuses.into_iter().flatten() {
+            let Some(term) = c
+                .pointer("/lastState/terminated")
+                .or_else(|| c.pointer("/state/terminated"))
+            else {
+                continue;
+            };
+            let reason = s(term, "/reason").unwrap_or("Terminated");
+            let Some(at) = parse_time(s(term, "/finishedAt")).filter(|t| scene.window.contains(*t))
+            else {
+                continue;
+            };
+            if reason == "Completed" {
+                continue;
+            }
+            let restarts = c.get("restartCount").and_then(Value::as_u64).unwrap_or(1);
+            out.push(Occurrence {
+                kind: OccurrenceKind::Event,
+                component: scene.workload_of_pod(pod).1,
+                reason: reason.to_string(),
+                message: format!(
+                    "container {} of pod {} terminated: {reason} (exit {}), {restarts} restarts",
+                    s(c, "/name").unwrap_or("?"),
+                    name_of(pod),
+                    term.get("exitCode").and_then(Value::as_i64).unwrap_or(-1)
+                ),
+                time_ms: at.timestamp_millis(),
+                count: u32::try_from(restarts.max(1)).unwrap_or(u32::MAX),
+            });
+        }
+    }
+    out
 }
 
 /// ReplicaSets created in the window, plus the latest two of `focus`, oldest first.
@@ -726,9 +766,7 @@ async fn log_occurrences(
         .filter(|p| components.contains(&scene.workload_of_pod(p).1))
         .take(8);
     for pod in pods {
-        let miner = miners
-            .entry(scene.workload_of_pod(pod).1)
-            .or_insert_with(TemplateMiner::default);
+        let miner = miners.entry(scene.workload_of_pod(pod).1).or_default();
         feed_pod_logs(scene, pod, miner).await;
     }
     let mut out = Vec::new();
@@ -837,6 +875,8 @@ fn env_names_service(name: &str, value: &str, svc: &str) -> bool {
 struct Explained {
     component: String,
     cause_of: String,
+    /// Other components the cause explains too (the saturated node of a noisy neighbour).
+    above: Vec<String>,
     indicator: String,
     evidence: Vec<Evidence>,
 }
@@ -870,6 +910,7 @@ fn explain_config(scene: &Scene, changes: &[ConfigChange]) -> Vec<Explained> {
         let entry = out.entry(map.clone()).or_insert_with(|| Explained {
             component: format!("configmap/{map}"),
             cause_of: victim,
+            above: Vec::new(),
             indicator: "missing-config-key".into(),
             evidence: config_evidence(scene, &map, key, changes),
         });
@@ -949,6 +990,7 @@ async fn explain_ip(ctx: &Context, scene: &Scene) -> Vec<Explained> {
     vec![Explained {
         component,
         cause_of: victim,
+        above: Vec::new(),
         indicator: "ip-exhaustion".into(),
         evidence: ev,
     }]
@@ -995,11 +1037,97 @@ async fn subnet_of_node(ctx: &Context, scene: &Scene, node: &str) -> (Option<Str
     }
 }
 
+/// A pod without a CPU limit that started on one of the victim's nodes shortly before the onset,
+/// after which that node's CPU saturated: the noisy neighbour that starves the victim.
+fn explain_neighbour(
+    scene: &Scene,
+    candidates: &BTreeMap<String, Vec<Series>>,
+    victim: &str,
+    nodes: &BTreeSet<String>,
+    onset_ms: i64,
+) -> Vec<Explained> {
+    let lead = 30 * 60_000;
+    let best = scene
+        .pods
+        .iter()
+        .filter(|p| s(p, "/spec/nodeName").is_some_and(|n| nodes.contains(n)))
+        .filter(|p| scene.workload_of_pod(p).1 != victim && !cpu_limited(p))
+        .filter_map(|p| {
+            let started = parse_time(s(p, "/status/startTime"))?.timestamp_millis();
+            let in_lead = started >= onset_ms - lead && started <= onset_ms + 120_000;
+            let node = s(p, "/spec/nodeName")?;
+            let node_peak = peak_after(
+                candidates,
+                &format!("node/{node}"),
+                "node_cpu_utilization",
+                started,
+            )?;
+            let cpu = peak_after(
+                candidates,
+                &scene.workload_of_pod(p).1,
+                "cpu_usage_cores",
+                started,
+            )?;
+            (in_lead && node_peak >= 90.0).then_some((p, node, started, node_peak, cpu))
+        })
+        .max_by(|a, b| a.4.total_cmp(&b.4));
+    let Some((pod, node, started, node_peak, cpu)) = best else {
+        return Vec::new();
+    };
+    let at = ms_time(started);
+    vec![Explained {
+        component: scene.workload_of_pod(pod).1,
+        cause_of: victim.to_string(),
+        above: vec![format!("node/{node}")],
+        indicator: "noisy-neighbour".into(),
+        evidence: vec![
+            evidence(
+                "cpu_usage_cores",
+                at,
+                format!(
+                    "pod {} started on {node} without a CPU limit and used up to {cpu:.2} cores",
+                    name_of(pod)
+                ),
+            ),
+            evidence(
+                "node_cpu_utilization",
+                at,
+                format!("{node} CPU reached {node_peak:.0}% after it started; {victim} runs there"),
+            ),
+        ],
+    }]
+}
+
+fn cpu_limited(pod: &Value) -> bool {
+    let containers = pod.pointer("/spec/containers").and_then(Value::as_array);
+    containers
+        .into_iter()
+        .flatten()
+        .all(|c| c.pointer("/resources/limits/cpu").is_some())
+}
+
+/// The largest value of a component's signal at or after `from_ms`.
+fn peak_after(
+    candidates: &BTreeMap<String, Vec<Series>>,
+    component: &str,
+    signal: &str,
+    from_ms: i64,
+) -> Option<f64> {
+    let series = candidates
+        .get(component)?
+        .iter()
+        .find(|s| s.name == signal)?;
+    series
+        .present()
+        .filter(|(t, v)| *t >= minute(from_ms) && v.is_finite())
+        .map(|(_, v)| v)
+        .max_by(f64::total_cmp)
+}
+
 fn apply_explained(hyps: &mut Vec<Hypothesis>, ex: Explained) {
-    hyps.retain(|h| h.component != ex.component);
     let pos = hyps
         .iter()
-        .position(|h| h.component == ex.cause_of)
+        .position(|h| h.component == ex.cause_of || ex.above.contains(&h.component))
         .unwrap_or(hyps.len());
     let (score, confidence) = hyps
         .get(pos)
@@ -1018,8 +1146,15 @@ fn apply_explained(hyps: &mut Vec<Hypothesis>, ex: Explained) {
         baseline: None,
         text: format!("explains the failures of {}", ex.cause_of),
     });
+    // Already ranked above what it explains: keep its place, add the reasons.
+    if let Some(h) = hyps[..pos].iter_mut().find(|h| h.component == ex.component) {
+        let rest = std::mem::replace(&mut h.evidence, evidence);
+        h.evidence.extend(rest);
+        return;
+    }
+    hyps.retain(|h| h.component != ex.component);
     hyps.insert(
-        pos,
+        pos.min(hyps.len()),
         Hypothesis {
             component: ex.component,
             score: score + 0.01,
@@ -1136,6 +1271,7 @@ async fn find_causes(
     let revs = revisions(scene, &target.component);
     let changes = config_changes(scene);
     let mut occurrences = event_occurrences(scene);
+    occurrences.extend(container_occurrences(scene));
     occurrences.extend(rollout_occurrences(&revs, &scene.window));
     occurrences.extend(config_occurrences(&changes));
     let symptom = symptom_series(&candidates, &target.component);
@@ -1166,9 +1302,12 @@ async fn find_causes(
     }
     let report = rca::investigate(&input, &cfg);
     let mut hypotheses = report.hypotheses.clone();
+    let onset = report.onset_ms.or(report.anomaly_time_ms).unwrap_or(0);
+    let neighbour = explain_neighbour(scene, &input.candidates, &target.component, &nodes, onset);
     for ex in explain_config(scene, &changes)
         .into_iter()
         .chain(explain_ip(ctx, scene).await)
+        .chain(neighbour)
     {
         apply_explained(&mut hypotheses, ex);
     }
@@ -1245,9 +1384,19 @@ fn hypothesis_out(scene: &Scene, h: &Hypothesis) -> HypothesisOut {
         score: round3(h.score),
         indicator: h.indicator.clone(),
         onset: h.onset_ms.and_then(ms_time),
-        evidence: h.evidence.iter().take(6).map(evidence_out).collect(),
+        evidence: distinct_evidence(&h.evidence),
         next_steps: next_steps(scene, &h.component),
     }
+}
+
+/// The first piece of evidence per signal, at most six: repeats of one event say nothing new.
+fn distinct_evidence(list: &[Evidence]) -> Vec<EvidenceOut> {
+    let mut seen = BTreeSet::new();
+    list.iter()
+        .filter(|e| seen.insert(e.signal.clone()))
+        .take(6)
+        .map(evidence_out)
+        .collect()
 }
 
 fn round3(x: f64) -> f64 {
@@ -1554,6 +1703,7 @@ fn timeline_occurrences(scene: &Scene) -> Vec<Occurrence> {
         .into_iter()
         .filter(|o| o.kind == OccurrenceKind::Scaling || is_warning(scene, o))
         .collect();
+    out.extend(container_occurrences(scene));
     out.extend(rollout_occurrences(&revisions(scene, ""), &scene.window));
     out.extend(config_occurrences(&config_changes(scene)));
     out
@@ -1876,7 +2026,7 @@ mod tests {
     }
 
     #[test]
-    fn additive_signals_are_zero_before_a_workload_exists() {
+    fn signals_sum_or_take_the_worst_pod() {
         let grid: BTreeSet<i64> = [0, 60_000, 120_000, 180_000].into();
         let a = Series::new(
             "cpu_usage_cores",
@@ -1885,8 +2035,8 @@ mod tests {
         );
         let b = Series::new("cpu_usage_cores", vec![120_000], vec![2.0]);
         let sum = aggregate("cpu_usage_cores", &[&a, &b], &grid);
-        assert_eq!(&sum.values[..3], &[0.0, 0.0, 3.0]);
-        assert!(sum.values[3].is_nan());
+        assert!(sum.values[0].is_nan() && sum.values[1].is_nan() && sum.values[3].is_nan());
+        assert_eq!(sum.values[2], 3.0);
         let m = Series::new(
             "memory_working_set_bytes",
             vec![60_000, 120_000],
