@@ -54,7 +54,7 @@ fn fault_signals(kind: &str) -> &'static [&'static str] {
     }
 }
 
-async fn check_bundle(name: &str) {
+async fn check_bundle(name: &str, since: Option<&str>) {
     let exp = expected(name);
     let symptom = exp["symptoms"].as_sequence_first();
     let target = format!(
@@ -62,7 +62,10 @@ async fn check_bundle(name: &str) {
         symptom["kind"].as_str().unwrap(),
         symptom["name"].as_str().unwrap()
     );
-    let args = json!({"target": target, "namespace": symptom["namespace"], "since": "2h"});
+    let mut args = json!({"target": target, "namespace": symptom["namespace"]});
+    if let Some(since) = since {
+        args["since"] = json!(since);
+    }
     let answer = call(&snapshot(name), "incident_investigate", args).await;
     assert!(!answer.is_error, "{name}: {}", answer.text);
     let hyps = answer.data["hypotheses"].as_array().unwrap();
@@ -75,7 +78,7 @@ async fn check_bundle(name: &str) {
             )
         })
         .collect();
-    eprintln!("{name}: target {target}; ranking {ranked:?}");
+    eprintln!("{name} (since {since:?}): target {target}; ranking {ranked:?}");
     let root = component_name(&exp["root_cause"]["component"]);
     assert_eq!(
         ranked.first().map(|r| r.0),
@@ -121,22 +124,30 @@ impl FirstOf for Value {
 
 #[tokio::test]
 async fn checkout_oom_ranks_checkout_first() {
-    check_bundle("checkout-oom").await;
+    // The whole two-hour capture, then the default last hour.
+    check_bundle("checkout-oom", Some("2h")).await;
+    check_bundle("checkout-oom", None).await;
 }
 
 #[tokio::test]
 async fn cni_ip_exhaustion_ranks_the_subnet_first() {
-    check_bundle("cni-ip-exhaustion").await;
+    // The whole two-hour capture, then the default last hour.
+    check_bundle("cni-ip-exhaustion", Some("2h")).await;
+    check_bundle("cni-ip-exhaustion", None).await;
 }
 
 #[tokio::test]
 async fn noisy_neighbour_ranks_the_transcoder_first() {
-    check_bundle("noisy-neighbour").await;
+    // The whole two-hour capture, then the default last hour.
+    check_bundle("noisy-neighbour", Some("2h")).await;
+    check_bundle("noisy-neighbour", None).await;
 }
 
 #[tokio::test]
 async fn missing_configmap_key_ranks_the_configmap_first() {
-    check_bundle("missing-configmap-key").await;
+    // The whole two-hour capture, then the default last hour.
+    check_bundle("missing-configmap-key", Some("2h")).await;
+    check_bundle("missing-configmap-key", None).await;
 }
 
 #[tokio::test]
