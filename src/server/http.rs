@@ -117,7 +117,7 @@ async fn check_host_and_origin(
         .and_then(|h| h.to_str().ok())
         .map(host_name);
     match host {
-        Some(h) if guard.hosts.iter().any(|a| *a == h) => {}
+        Some(h) if guard.hosts.contains(&h) => {}
         _ => return (StatusCode::MISDIRECTED_REQUEST, "host not allowed\n").into_response(),
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {

@@ -219,26 +219,6 @@ fn action_resource(action: &str) -> String {
         .to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn role_arns_are_checked() {
-        assert!(validate_role_arn("arn:aws:iam::123456789012:role/ops").is_ok());
-        assert!(validate_role_arn("arn:aws-cn:iam::123456789012:role/path/ops").is_ok());
-        let err = validate_role_arn("ops").unwrap_err().to_string();
-        assert!(err.contains("role_arn"), "{err}");
-        assert!(validate_role_arn("arn:aws:iam::1234:role/ops").is_err());
-    }
-
-    #[test]
-    fn regions_are_checked() {
-        assert!(validate_region("eu-west-1").is_ok());
-        assert!(validate_region("EU WEST").is_err());
-    }
-}
-
 /// Current credentials of a config, for signing requests the SDK does not make (EKS tokens, AMP).
 pub async fn credentials(config: &SdkConfig) -> ToolResult<aws_credential_types::Credentials> {
     use aws_credential_types::provider::ProvideCredentials;
@@ -309,4 +289,24 @@ pub fn sign_request(
         .into_parts();
     instructions.apply_to_request_http1x(request);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns_are_checked() {
+        assert!(validate_role_arn("arn:aws:iam::123456789012:role/ops").is_ok());
+        assert!(validate_role_arn("arn:aws-cn:iam::123456789012:role/path/ops").is_ok());
+        let err = validate_role_arn("ops").unwrap_err().to_string();
+        assert!(err.contains("role_arn"), "{err}");
+        assert!(validate_role_arn("arn:aws:iam::1234:role/ops").is_err());
+    }
+
+    #[test]
+    fn regions_are_checked() {
+        assert!(validate_region("eu-west-1").is_ok());
+        assert!(validate_region("EU WEST").is_err());
+    }
 }

@@ -73,8 +73,10 @@ impl CostSource for LiveCost {
                         )
                     })
                 };
-                if result.groups().is_empty() {
-                    if let Some((amount, unit)) = metric_of(result.total()) {
+                if result.groups().is_empty()
+                    && let Some((amount, unit)) = metric_of(result.total())
+                {
+                    {
                         rows.push(CostRow {
                             start: start.clone(),
                             end: end.clone(),

@@ -40,7 +40,16 @@ impl KindInfo {
 
 /// The built-in kinds every cluster serves, for backends without discovery (snapshots).
 pub fn builtin() -> Vec<KindInfo> {
-    const TABLE: &[(&str, &str, &str, &str, bool, &[&str])] = &[
+    /// group, version, kind, plural, namespaced, short names.
+    type Row = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        bool,
+        &'static [&'static str],
+    );
+    const TABLE: &[Row] = &[
         ("", "v1", "Pod", "pods", true, &["po"]),
         ("", "v1", "Service", "services", true, &["svc"]),
         ("", "v1", "Endpoints", "endpoints", true, &["ep"]),
@@ -163,7 +172,7 @@ pub fn resolve(kinds: &[KindInfo], wanted: &str) -> ToolResult<KindInfo> {
     let matches = |k: &KindInfo| {
         let name_ok = k.kind.to_ascii_lowercase() == name
             || k.plural == name
-            || k.short_names.iter().any(|s| *s == name)
+            || k.short_names.contains(&name)
             || format!("{}s", k.kind.to_ascii_lowercase()) == name;
         let group_ok = group.as_ref().is_none_or(|g| {
             k.group == *g || g.starts_with(&format!("{}.", k.version)) && g.ends_with(&k.group)

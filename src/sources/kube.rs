@@ -429,11 +429,13 @@ impl ClusterSource for LiveCluster {
 
     async fn list(&self, req: &ListRequest) -> ToolResult<ObjectPage> {
         let api = self.api(&req.kind, req.namespace.as_deref());
-        let mut params = ListParams::default();
-        params.label_selector = req.label_selector.clone().filter(|s| !s.is_empty());
-        params.field_selector = req.field_selector.clone().filter(|s| !s.is_empty());
-        params.limit = req.limit;
-        params.continue_token = req.continue_token.clone();
+        let params = ListParams {
+            label_selector: req.label_selector.clone().filter(|s| !s.is_empty()),
+            field_selector: req.field_selector.clone().filter(|s| !s.is_empty()),
+            limit: req.limit,
+            continue_token: req.continue_token.clone(),
+            ..Default::default()
+        };
         let op = KubeOp {
             verb: "list",
             resource: req.kind.qualified_plural(),

@@ -1038,7 +1038,7 @@ async fn get_pod_logs(
         include.as_ref().is_none_or(|r| r.is_match(&l.text))
             && exclude.as_ref().is_none_or(|r| !r.is_match(&l.text))
     });
-    lines.sort_by(|a, b| a.time.cmp(&b.time));
+    lines.sort_by_key(|a| a.time);
     let matched_lines = lines.len();
     let cap = max_bytes.min(budget.bytes * 3 / 4);
     // Keep the newest lines that fit: the end of a log is where the failure is.
