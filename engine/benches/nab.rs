@@ -503,8 +503,8 @@ fn print_reference_check(
         "NAB's per-file rows at NAB's thresholds: NAB's sum vs our rescoring of the same columns"
     );
     println!(
-        "{:<18} {:<24} {}",
-        "detector", "NAB rows", "rescored by this port"
+        "{:<18} {:<24} rescored by this port",
+        "detector", "NAB rows"
     );
     lines.iter().for_each(|l| println!("{l}"));
     print_published(args)?;
@@ -512,13 +512,16 @@ fn print_reference_check(
     Ok(())
 }
 
+/// Per profile, per file: (threshold, NAB score).
+type ProfileRows = Vec<Vec<(f64, f64)>>;
+
 /// `[profile][file] -> (threshold, NAB score)` from NAB's score files, when all files are present.
 fn nab_rows(
     reference: &Path,
     name: &str,
     profiles: &[Profile],
     files: &[CorpusFile],
-) -> BenchResult<Option<Vec<Vec<(f64, f64)>>>> {
+) -> BenchResult<Option<ProfileRows>> {
     let mut out = Vec::new();
     for profile in profiles {
         let path = reference
