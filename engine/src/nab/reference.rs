@@ -40,7 +40,13 @@ fn corpus() -> &'static Corpus {
 }
 
 fn load_corpus() -> Corpus {
-    let dir = PathBuf::from(std::env::var("NAB_DIR").unwrap_or_else(|_| "/work/shared/nab".into()));
+    // CI clones the repository next to a copy of `shared/`; developers have it at /work/shared.
+    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/nab");
+    let dir = match std::env::var("NAB_DIR") {
+        Ok(d) => PathBuf::from(d),
+        Err(_) if beside.is_dir() => beside,
+        Err(_) => PathBuf::from("/work/shared/nab"),
+    };
     assert!(
         dir.join("reference_results").is_dir(),
         "NAB reference data not found at {} (expected data/, labels/, config/, reference_results/); \
