@@ -13,13 +13,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from mcp import ClientSession, StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
+from mcp import ClientSession
+
 from servers import HttpServer, spawn_http_server
+from sessions import http_session, stdio_session
 
 ROOT = Path(__file__).resolve().parents[2]
-# One request may take this long before the session gives up; tests stay bounded without a plugin.
-READ_TIMEOUT = 20.0
 
 
 @pytest.fixture(scope="session")
@@ -64,33 +63,12 @@ def open_session(server_bin, clean_env, http_server, tmp_path):
 
     @asynccontextmanager
     async def opener(transport: str) -> AsyncIterator[ClientSession]:
-        try:
-            async with connect(transport) as session:
-                yield session
-        except BaseExceptionGroup as group:
-            # The SDK's task groups wrap a failed assertion; show the assertion itself.
-            raise single_cause(group) from None
-
-    @asynccontextmanager
-    async def connect(transport: str) -> AsyncIterator[ClientSession]:
         if transport == "stdio":
-            params = StdioServerParameters(command=server_bin, args=["serve"], env=clean_env)
             with open(tmp_path / "stdio-stderr.log", "w") as errlog:
-                async with stdio_client(params, errlog=errlog) as (read, write):
-                    async with ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT) as s:
-                        await s.initialize()
-                        yield s
+                async with stdio_session(server_bin, clean_env, errlog) as session:
+                    yield session
         else:
-            async with streamable_http_client(http_server.mcp_url) as (read, write):
-                async with ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT) as s:
-                    await s.initialize()
-                    yield s
+            async with http_session(http_server.mcp_url) as session:
+                yield session
 
     return opener
-
-
-def single_cause(error: BaseException) -> BaseException:
-    """The one exception inside nested single-member groups, or the group when there are more."""
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error

@@ -64,11 +64,13 @@ def wait_healthy(server: HttpServer) -> None:
 
 
 @contextmanager
-def spawn_http_server(binary: str, env: dict[str, str], log: Path) -> Iterator[HttpServer]:
+def spawn_http_server(
+    binary: str, env: dict[str, str], log: Path, extra: tuple[str, ...] = ()
+) -> Iterator[HttpServer]:
     port = free_port()
     with open(log, "wb") as err:
         proc = subprocess.Popen(
-            [binary, "serve", "--http", f"127.0.0.1:{port}"],
+            [binary, "serve", "--http", f"127.0.0.1:{port}", *extra],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
 from wire import MCP_HEADERS, assert_parse_error, initialize_request, jsonrpc_reply
 
 # Far above any sensible request-body limit for JSON-RPC, and still quick to send over loopback.

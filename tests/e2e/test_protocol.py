@@ -11,6 +11,7 @@ import anyio
 import pytest
 from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
+
 from mcp_checks import shop_pod_problems, tool_problems
 
 pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("transport", ["stdio", "http"])]

@@ -10,6 +10,7 @@ import threading
 
 import httpx
 import pytest
+
 from servers import spawn_http_server
 from wire import INITIALIZED, MCP_HEADERS, initialize_request
 

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+
 from servers import stop
 from wire import INITIALIZED, assert_parse_error, initialize_request
 
