@@ -28,7 +28,7 @@ import http_load
 import peers
 import procs
 import report
-from stdio_probe import ProbeError, ProbeSeries, probe_series
+from stdio_probe import ProbeError, ProbeSeries, probe_series, stdio_calls
 
 ROOT = Path(__file__).resolve().parents[2]
 FALLBACK_SNAPSHOT = "tests/fixtures/kube-cluster"
@@ -65,8 +65,9 @@ def parse_args() -> argparse.Namespace:
         "--peer-budget", type=float, default=90.0, help="seconds of cold starts per peer"
     )
     p.add_argument("--sessions", default="1,16,128")
-    p.add_argument("--calls", type=int, default=300, help="tools/call per session per level")
-    p.add_argument("--cap", type=float, default=30.0, help="seconds per HTTP level")
+    p.add_argument("--calls", type=int, default=200, help="tools/call per session per level")
+    p.add_argument("--stdio-calls", type=int, default=1000, help="tools/call in the stdio baseline")
+    p.add_argument("--cap", type=float, default=40.0, help="seconds per level")
     p.add_argument("--no-stateless", action="store_true", help="skip the stateless HTTP level")
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--no-install", action="store_true", help="use peers only if already installed")
@@ -169,6 +170,15 @@ def start_http(binary: Path, snapshot: str, stateless: bool, env, tmp: Path):
     return proc, int(line.rsplit(":", 1)[1].strip())
 
 
+def measure_calls(binary: Path, snapshot: str, namespace: str, env, tmp: Path, args):
+    """The stdio baseline, then every HTTP mode and level, as (mode, result) rows."""
+    call = (TOOL, {"kind": "Pod", "namespace": namespace})
+    argv = [str(binary), "serve", "--snapshot", snapshot]
+    log(f"stdio: 1 session × {args.stdio_calls} calls")
+    stdio = stdio_calls(argv, env, tmp, tmp / "calls.stderr", call, args.stdio_calls, args.cap)
+    return [("stdio", stdio)] + measure_http(binary, snapshot, namespace, env, tmp, args)
+
+
 def measure_http(binary: Path, snapshot: str, namespace: str, env, tmp: Path, args):
     modes = [("stateful", False, [int(s) for s in args.sessions.split(",") if s.strip()])]
     if not args.no_stateless:
@@ -244,7 +254,7 @@ def run(args, binary: Path, tmp: Path) -> int:
         )
     extras = {"eks-ops-mcp": ["serve", "--snapshot", snapshot]}
     stdio = [(s, measure_stdio(s, extras.get(s.name, []), env, tmp, args)) for s in servers]
-    levels = measure_http(binary, snapshot, args.namespace, env, tmp, args)
+    levels = measure_calls(binary, snapshot, args.namespace, env, tmp, args)
     loads.append(os.getloadavg())
     markdown = render(header(binary, snapshot, note, loads), servers, stdio, levels, args)
     out = Path(args.out)
@@ -269,9 +279,12 @@ def render(head: str, servers, stdio, levels, args) -> str:
         "spawned the same way with the same isolated environment and default flags. "
         "In parentheses: peer ÷ eks-ops-mcp.\n\n"
         + report.stdio_table(stdio)
-        + "\n### HTTP tools/call (streamable HTTP, one keep-alive connection per session)\n\n"
-        f"`{TOOL}` {{kind: Pod, namespace: {args.namespace}}}; each session initializes, then "
-        f"{args.calls} calls in a loop; {args.cap:.0f} s cap per level.\n\n"
+        + "\n### tools/call latency and throughput of eks-ops-mcp\n\n"
+        f"`{TOOL}` {{kind: Pod, namespace: {args.namespace}}}. `stdio`: one process, "
+        f"{args.stdio_calls} sequential calls (the tool's cost without HTTP). HTTP: streamable "
+        "HTTP, one keep-alive connection per session; each session initializes, then "
+        f"{args.calls} calls in a loop; {args.cap:.0f} s cap per level. Latency is client-side, "
+        "request written to whole response read.\n\n"
         + report.http_table(levels)
         + "\n### Targets (issue 2 §7; reported, not asserted)\n\n"
         + report.targets_table(stdio[0][1], levels)

@@ -13,10 +13,11 @@ import contextlib
 import json
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import procs
-from stdio_probe import initialize_params, percentile
+from stats import LevelResult, tool_error
+from stdio_probe import initialize_params
 
 ACCEPT = "application/json, text/event-stream"
 
@@ -132,25 +133,6 @@ def _json_or_none(text):
         return None
 
 
-@dataclass
-class LevelResult:
-    sessions: int
-    planned: int
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    wall_s: float = 0.0
-    server_cpu_s: float = 0.0
-    client_cpu_s: float = 0.0
-    capped: bool = False
-    server_rss_kb: int = 0
-
-    def p(self, pct: float) -> float:
-        return percentile(self.latencies, pct) * 1000.0
-
-    def throughput(self) -> float:
-        return len(self.latencies) / self.wall_s if self.wall_s > 0 else 0.0
-
-
 class Session:
     """One MCP session on its own connection: initialize, initialized, then tool calls."""
 
@@ -210,17 +192,6 @@ class Session:
             ):
                 await asyncio.wait_for(self.conn.send("DELETE", b"", self._headers()), 5)
         await self.conn.close()
-
-
-def tool_error(msg: dict) -> str | None:
-    if "error" in msg:
-        return f"JSON-RPC error {msg['error']}"[:200]
-    result = msg.get("result")
-    if not isinstance(result, dict):
-        return "reply without result"
-    if result.get("isError"):
-        return f"tool error: {json.dumps(result.get('content'))[:200]}"
-    return None
 
 
 @dataclass

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 
-from http_load import LevelResult
 from peers import Server
+from stats import LevelResult
 from stdio_probe import ProbeSeries
 
 # Issue 2 §7 targets, reported against and never asserted.
@@ -36,8 +36,8 @@ def stdio_table(results: list[tuple[Server, ProbeSeries | None]]) -> str:
     """One row per server; peers carry their ratio to ours (peer ÷ ours) in parentheses."""
     head = (
         "| server | version | runs | initialize median ms | p90 ms | VmRSS MiB | VmHWM MiB "
-        "| tools | tools/list bytes | bytes/tool |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| initialize bytes | tools | tools/list bytes | bytes/tool |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     base = _baseline(results)
     rows = [
@@ -56,6 +56,7 @@ def _baseline(results) -> dict | None:
         "init": series.median_init(),
         "rss": series.median_rss(),
         "hwm": series.median_hwm(),
+        "init_bytes": last.init_bytes,
         "bytes": last.list_bytes,
         "per_tool": last.list_bytes / last.tools if last.tools else None,
     }
@@ -64,10 +65,10 @@ def _baseline(results) -> dict | None:
 def _stdio_row(server: Server, series: ProbeSeries | None, base: dict | None) -> str:
     name = server.name
     if server.argv is None:
-        return f"| {name} | {server.version} | – | not measured: {server.reason} |||||||"
+        return f"| {name} | {server.version} | – | not measured: {server.reason} ||||||||"
     if series is None or not series.runs:
         why = series.failures[-1] if series and series.failures else "not run"
-        return f"| {name} | {server.version} | 0 | did not start: {why[:240]} |||||||"
+        return f"| {name} | {server.version} | 0 | did not start: {why[:240]} ||||||||"
     b = base or {}
     last = series.runs[-1]
     per_tool = last.list_bytes / last.tools if last.tools else float("nan")
@@ -79,6 +80,7 @@ def _stdio_row(server: Server, series: ProbeSeries | None, base: dict | None) ->
         fmt(series.p90_init()),
         fmt(mib(series.median_rss())) + ratio(series.median_rss(), b.get("rss")),
         fmt(mib(series.median_hwm())) + ratio(series.median_hwm(), b.get("hwm")),
+        f"{last.init_bytes:,}" + ratio(last.init_bytes, b.get("init_bytes")),
         str(last.tools),
         f"{last.list_bytes:,}" + ratio(last.list_bytes, b.get("bytes")),
         fmt(per_tool, 0) + ratio(per_tool, b.get("per_tool")),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import procs
+from stats import LevelResult, percentile, tool_error
 
 PROTOCOL_VERSION = "2025-06-18"
 
@@ -30,6 +31,7 @@ class Probe:
     rss_kb: int
     hwm_kb: int
     processes: int
+    init_bytes: int  # the initialize reply; its `instructions` also land in the model's context
     list_bytes: int
     tools: int
     server_info: dict
@@ -51,17 +53,6 @@ class ProbeSeries:
 
     def median_hwm(self) -> float:
         return statistics.median(p.hwm_kb for p in self.runs)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default); NaN for no values."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * pct / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def request(id_: int, method: str, params: dict | None = None) -> bytes:
@@ -125,7 +116,7 @@ def probe_once(argv: list[str], env: dict, cwd: Path, stderr: Path, timeout: flo
     try:
         os.write(proc.stdin.fileno(), request(1, "initialize", initialize_params("eks-ops-bench")))
         reader = LineReader(proc.stdout.fileno())
-        _, init, arrived = reader.message(1, deadline)
+        init_line, init, arrived = reader.message(1, deadline)
         if "result" not in init:
             raise ProbeError(f"initialize failed: {json.dumps(init)[:200]}")
         init_ms = (arrived - started) * 1000.0
@@ -134,7 +125,7 @@ def probe_once(argv: list[str], env: dict, cwd: Path, stderr: Path, timeout: flo
         list_bytes, tools = list_tools(proc, reader, deadline)
         rss, hwm, count = procs.memory_kb(proc.pid)
         info = init["result"].get("serverInfo", {})
-        return Probe(init_ms, rss, hwm, count, list_bytes, tools, info)
+        return Probe(init_ms, rss, hwm, count, len(init_line), list_bytes, tools, info)
     except (OSError, ValueError) as err:
         raise ProbeError(f"{type(err).__name__}: {err}") from err
     finally:
@@ -181,3 +172,48 @@ def probe_series(argv, env, cwd, stderr, runs: int, budget_s: float, timeout: fl
             if len(series.failures) >= 3 and not series.runs:
                 break
     return series
+
+
+def stdio_calls(argv, env, cwd, stderr, call: tuple[str, dict], calls: int, cap_s: float):
+    """Sequential `tools/call` over stdio on one process: the tool's own cost, without HTTP."""
+    result = LevelResult(1, calls)
+    try:
+        proc = procs.spawn(argv, env, cwd, stderr)
+    except OSError as err:
+        result.errors.append(f"cannot start {argv[0]}: {err}")
+        return result
+    try:
+        os.write(proc.stdin.fileno(), request(1, "initialize", initialize_params("eks-ops-bench")))
+        reader = LineReader(proc.stdout.fileno())
+        reader.message(1, time.perf_counter() + 60)
+        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        os.write(proc.stdin.fileno(), (json.dumps(initialized) + "\n").encode())
+        _call_loop(proc, reader, call, cap_s, result)
+        result.server_rss_kb = procs.memory_kb(proc.pid)[0]
+    except (ProbeError, OSError, ValueError) as err:
+        result.errors.append(f"aborted: {err}")
+    finally:
+        procs.stop(proc)
+    return result
+
+
+def _call_loop(proc, reader: LineReader, call: tuple[str, dict], cap_s: float, result) -> None:
+    tool, args = call
+    cpu0, client0 = procs.cpu_seconds(proc.pid), time.process_time()
+    started = time.perf_counter()
+    deadline = started + cap_s
+    for id_ in range(2, result.planned + 2):
+        if time.perf_counter() > deadline:
+            break
+        sent = time.perf_counter()
+        os.write(proc.stdin.fileno(), request(id_, "tools/call", {"name": tool, "arguments": args}))
+        _, msg, arrived = reader.message(id_, deadline + 30)
+        error = tool_error(msg)
+        if error:
+            result.errors.append(error)
+        else:
+            result.latencies.append(arrived - sent)
+    result.wall_s = time.perf_counter() - started
+    result.server_cpu_s = procs.cpu_seconds(proc.pid) - cpu0
+    result.client_cpu_s = time.process_time() - client0
+    result.capped = len(result.latencies) + len(result.errors) < result.planned
