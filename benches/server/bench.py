@@ -288,6 +288,8 @@ def render(head: str, servers, stdio, levels, args) -> str:
         + report.http_table(levels)
         + "\n### Targets (issue 2 §7; reported, not asserted)\n\n"
         + report.targets_table(stdio[0][1], levels)
+        + "\n### Summary, side by side (ratio to eks-ops-mcp in parentheses)\n\n"
+        + report.summary_table(stdio, levels)
     )
 
 

@@ -39,53 +39,100 @@ def stdio_table(results: list[tuple[Server, ProbeSeries | None]]) -> str:
         "| initialize bytes | tools | tools/list bytes | bytes/tool |\n"
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
-    base = _baseline(results)
+    base = metrics(results[0][1]) or {}
     rows = [
-        _stdio_row(server, series, base if i else None)
-        for i, (server, series) in enumerate(results)
+        _stdio_row(server, series, base if i else {}) for i, (server, series) in enumerate(results)
     ]
     return head + "\n".join(rows) + "\n"
 
 
-def _baseline(results) -> dict | None:
-    server, series = results[0]
+def metrics(series: ProbeSeries | None) -> dict[str, float] | None:
+    """Medians of a server's probes; catalog sizes from its last probe (they do not vary)."""
     if series is None or not series.runs:
         return None
     last = series.runs[-1]
     return {
         "init": series.median_init(),
+        "p90": series.p90_init(),
         "rss": series.median_rss(),
         "hwm": series.median_hwm(),
         "init_bytes": last.init_bytes,
+        "tools": last.tools,
         "bytes": last.list_bytes,
-        "per_tool": last.list_bytes / last.tools if last.tools else None,
+        "per_tool": last.list_bytes / last.tools if last.tools else float("nan"),
     }
 
 
-def _stdio_row(server: Server, series: ProbeSeries | None, base: dict | None) -> str:
-    name = server.name
+def why_not(server: Server, series: ProbeSeries | None) -> str | None:
+    """Why a server has no numbers, or None when it has some."""
     if server.argv is None:
-        return f"| {name} | {server.version} | – | not measured: {server.reason} ||||||||"
+        return f"not measured: {server.reason}"
     if series is None or not series.runs:
         why = series.failures[-1] if series and series.failures else "not run"
-        return f"| {name} | {server.version} | 0 | did not start: {why[:240]} ||||||||"
-    b = base or {}
-    last = series.runs[-1]
-    per_tool = last.list_bytes / last.tools if last.tools else float("nan")
+        return f"did not start: {why[:240]}"
+    return None
+
+
+def _stdio_row(server: Server, series: ProbeSeries | None, b: dict) -> str:
+    reason = why_not(server, series)
+    if reason:
+        return f"| {server.name} | {server.version} | 0 | {reason} ||||||||"
+    m = metrics(series)
+    runs = f"{len(series.runs)}" + (f" (+{len(series.failures)} failed)" if series.failures else "")
     cells = [
-        name,
+        server.name,
         server.version,
-        f"{len(series.runs)}" + (f" (+{len(series.failures)} failed)" if series.failures else ""),
-        fmt(series.median_init()) + ratio(series.median_init(), b.get("init")),
-        fmt(series.p90_init()),
-        fmt(mib(series.median_rss())) + ratio(series.median_rss(), b.get("rss")),
-        fmt(mib(series.median_hwm())) + ratio(series.median_hwm(), b.get("hwm")),
-        f"{last.init_bytes:,}" + ratio(last.init_bytes, b.get("init_bytes")),
-        str(last.tools),
-        f"{last.list_bytes:,}" + ratio(last.list_bytes, b.get("bytes")),
-        fmt(per_tool, 0) + ratio(per_tool, b.get("per_tool")),
+        runs,
+        fmt(m["init"]) + ratio(m["init"], b.get("init")),
+        fmt(m["p90"]),
+        fmt(mib(m["rss"])) + ratio(m["rss"], b.get("rss")),
+        fmt(mib(m["hwm"])) + ratio(m["hwm"], b.get("hwm")),
+        f"{m['init_bytes']:,}" + ratio(m["init_bytes"], b.get("init_bytes")),
+        str(m["tools"]),
+        f"{m['bytes']:,}" + ratio(m["bytes"], b.get("bytes")),
+        fmt(m["per_tool"], 0) + ratio(m["per_tool"], b.get("per_tool")),
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def summary_table(results, levels: list[tuple[str, LevelResult]]) -> str:
+    """The side-by-side table for the README: one column per server, ratios to ours."""
+    names = [f"{server.name} {server.version}" for server, _ in results]
+    head = "| | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names) + "\n"
+    base = metrics(results[0][1]) or {}
+    rows = [
+        ("initialize after spawn, median (stdio)", "init", lambda v: f"{fmt(v)} ms"),
+        ("VmRSS after tools/list, median", "rss", lambda v: f"{fmt(mib(v))} MiB"),
+        ("tools", "tools", lambda v: f"{v}"),
+        ("tools/list bytes", "bytes", lambda v: f"{v:,}"),
+        ("tools/list bytes per tool", "per_tool", lambda v: fmt(v, 0)),
+    ]
+    lines = [_summary_row(label, key, show, results, base) for label, key, show in rows]
+    lines.append(_summary_http(results, levels))
+    return head + "\n".join(lines) + "\n"
+
+
+def _summary_row(label: str, key: str, show, results, base: dict) -> str:
+    cells = []
+    for i, (server, series) in enumerate(results):
+        m = metrics(series)
+        if m is None:
+            cells.append(why_not(server, series) or "n/a")
+        elif i == 0 or key == "tools":
+            cells.append(show(m[key]))
+        else:
+            cells.append(show(m[key]) + ratio(m[key], base.get(key)))
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def _summary_http(results, levels) -> str:
+    at = [r for mode, r in levels if mode == "stateful" and r.sessions == TARGET_P99_SESSIONS]
+    ours = "n/a"
+    if at and at[0].latencies:
+        ours = f"{fmt(at[0].p(50), 1)} / {fmt(at[0].p(99), 1)} ms, {fmt(at[0].throughput(), 0)}/s"
+    peers = ["– (only stdio is compared)"] * (len(results) - 1)
+    label = f"HTTP tools/call p50 / p99, calls/s at {TARGET_P99_SESSIONS} sessions"
+    return f"| {label} | " + " | ".join([ours, *peers]) + " |"
 
 
 def http_table(levels: list[tuple[str, LevelResult]]) -> str:

@@ -154,7 +154,7 @@ def list_tools(proc, reader: LineReader, deadline: float) -> tuple[int, int]:
 def probe_series(argv, env, cwd, stderr, runs: int, budget_s: float, timeout: float) -> ProbeSeries:
     """One discarded warm-up probe (page cache, bytecode caches), then up to `runs` measured ones.
 
-    Stops early when `budget_s` is spent (slow peers), and after three failures in a row.
+    Stops early when `budget_s` is spent (slow peers), or after three failures and no success.
     """
     series = ProbeSeries()
     try:
