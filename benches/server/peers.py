@@ -48,6 +48,15 @@ def last_line(text: str) -> str:
     return lines[-1][:160] if lines else "(no output)"
 
 
+def first_error(text: str) -> str:
+    """The first line naming the error (pip `ERROR: ...`, npm `npm error notarget ...`)."""
+    for line in text.splitlines():
+        lowered = line.lower()
+        if "error" in lowered and not lowered.startswith("npm error code"):
+            return line.strip()[:200]
+    return last_line(text)
+
+
 def ours(binary: Path) -> Server:
     code, out = run([str(binary), "--version"], 30)
     if code != 0:
@@ -105,7 +114,7 @@ def _pip_install(venv: Path, requirement: str) -> str:
             return f"python -m venv failed: {last_line(out)}"
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", requirement]
     code, out = run(pip, 600)
-    return "" if code == 0 else f"pip install {requirement} failed: {last_line(out)}"
+    return "" if code == 0 else f"pip install {requirement} failed: {first_error(out)}"
 
 
 def kubernetes_mcp_server(prefix: Path, version: str, install: bool) -> Server:
@@ -119,7 +128,7 @@ def kubernetes_mcp_server(prefix: Path, version: str, install: bool) -> Server:
         npm = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix)]
         code, out = run(npm + [f"{K8S_PACKAGE}@{wanted}"], 600)
         if code != 0:
-            why = f"npm install failed: {last_line(out)}"
+            why = f"npm install failed: {first_error(out)}"
             return Server("kubernetes-mcp-server", "npm", wanted, None, why, latest)
         have = _npm_version(prefix)
     binary = _platform_binary(prefix)
