@@ -121,10 +121,16 @@ async fn check_host_and_origin(
         _ => return (StatusCode::MISDIRECTED_REQUEST, "host not allowed\n").into_response(),
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let allowed = guard
-            .origins
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(origin) || a == "*");
+        // A page served from loopback is as local as the client; a rebinding page is not.
+        let local = url::Url::parse(origin)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .is_some_and(|h| ["localhost", "127.0.0.1", "[::1]", "::1"].contains(&h.as_str()));
+        let allowed = local
+            || guard
+                .origins
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(origin) || a == "*");
         if !allowed {
             return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
         }

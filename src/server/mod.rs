@@ -124,7 +124,14 @@ impl ServerHandler for EksOpsServer {
 
 /// Serves one session over stdin/stdout until EOF or a signal.
 pub async fn serve_stdio(server: EksOpsServer) -> anyhow::Result<()> {
-    let running = server.clone().serve(rmcp::transport::stdio()).await?;
+    let running = match server.clone().serve(rmcp::transport::stdio()).await {
+        Ok(running) => running,
+        // The client went away before initializing (stdin closed): a clean exit, not an error.
+        Err(e) => {
+            tracing::info!("stdio session ended before initialization: {e}");
+            return Ok(());
+        }
+    };
     let ct = running.cancellation_token();
     tokio::select! {
         r = running.waiting() => { r?; }

@@ -105,6 +105,18 @@ fn finish_object(mut value: Value) -> JsonObject {
 fn compact(value: &mut Value) {
     match value {
         Value::Object(map) => {
+            // `true` (any value, e.g. serde_json::Value) is valid JSON Schema, but clients validate
+            // property and item schemas as objects; `{}` means the same.
+            if let Some(Value::Object(props)) = map.get_mut("properties") {
+                for prop in props.values_mut() {
+                    if *prop == Value::Bool(true) {
+                        *prop = json!({});
+                    }
+                }
+            }
+            if map.get("items") == Some(&Value::Bool(true)) {
+                map.insert("items".into(), json!({}));
+            }
             map.remove("$schema");
             map.remove("title");
             map.remove("format");
