@@ -233,6 +233,20 @@ impl Sources {
         self.snapshot.is_some()
     }
 
+    /// The bundle in snapshot mode, for sources that read its files directly.
+    pub fn snapshot(&self) -> Option<&Arc<snapshot::Bundle>> {
+        self.snapshot.as_ref()
+    }
+
+    /// "Now" for relative windows: the capture time of a snapshot, else the wall clock. A bundle's
+    /// data ends at its capture, so "the last hour" must mean the hour before it.
+    pub async fn now(&self) -> ToolResult<DateTime<Utc>> {
+        match &self.snapshot {
+            Some(bundle) => Ok(bundle.manifest()?.captured_at),
+            None => Ok(crate::time::wall_clock_now()),
+        }
+    }
+
     /// The cluster named `cluster` (a kubeconfig context or EKS cluster name), or the default.
     pub async fn cluster(&self, cluster: Option<&str>) -> ToolResult<Arc<dyn ClusterSource>> {
         match &self.snapshot {

@@ -148,6 +148,17 @@ impl Bundle {
             .map_err(|e| ToolError::backend("reading the snapshot bundle", e))
     }
 
+    /// A bundle file's text by relative path (`eks/addons.yaml`), for sources that parse their own
+    /// files on demand.
+    pub fn read_file(&self, rel: &str) -> Option<String> {
+        self.files.read(rel)
+    }
+
+    /// File names directly inside a bundle folder, sorted.
+    pub fn list_files(&self, rel: &str) -> Vec<String> {
+        self.files.list(rel)
+    }
+
     pub fn manifest(&self) -> ToolResult<&Manifest> {
         self.load()?
             .manifest

@@ -115,12 +115,7 @@ async fn cost_breakdown(
     p: BreakdownParams,
     budget: Budget,
 ) -> ToolResult<Reply<BreakdownOutput>> {
-    let today = if ctx.sources.is_snapshot() {
-        ctx.sources.cluster(None).await?.now()
-    } else {
-        crate::time::wall_clock_now()
-    }
-    .date_naive();
+    let today = ctx.sources.now().await?.date_naive();
     let end = p
         .end
         .as_deref()

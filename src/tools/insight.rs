@@ -231,11 +231,7 @@ async fn fetch_source(
     default_since: Duration,
 ) -> ToolResult<Fetched> {
     let metrics = ctx.sources.metrics(&input.aws.target()).await?;
-    let now = if ctx.sources.is_snapshot() {
-        ctx.sources.cluster(None).await?.now()
-    } else {
-        crate::time::wall_clock_now()
-    };
+    let now = ctx.sources.now().await?;
     let window = resolve_window(input.since, input.until, default_since, now)?;
     let series = match which {
         "signal" => {

@@ -215,12 +215,7 @@ async fn query_cloudwatch(
     check_stat(&stat)?;
     let points = in_range("points", p.points, 10, 1440, 120)?;
     let metrics = ctx.sources.metrics(&p.aws.target()).await?;
-    let now = crate::time::wall_clock_now();
-    let now = if ctx.sources.is_snapshot() {
-        ctx.sources.cluster(None).await?.now()
-    } else {
-        now
-    };
+    let now = ctx.sources.now().await?;
     let window = resolve_window(
         p.since.as_deref(),
         p.until.as_deref(),
@@ -302,11 +297,7 @@ async fn query_prometheus(
     budget: Budget,
 ) -> ToolResult<Reply<SeriesOutput>> {
     let metrics = ctx.sources.metrics(&p.aws.target()).await?;
-    let now = if ctx.sources.is_snapshot() {
-        ctx.sources.cluster(None).await?.now()
-    } else {
-        crate::time::wall_clock_now()
-    };
+    let now = ctx.sources.now().await?;
     let window = resolve_window(
         p.since.as_deref(),
         p.until.as_deref(),
