@@ -1,7 +1,9 @@
 //! Streamable HTTP transport: `/mcp` (rmcp's service) behind our own guards, and `/healthz`.
 //!
 //! Guards, outermost first: a `Host` check (DNS rebinding gets 421), an `Origin` check (an
-//! unlisted browser origin gets 403), then rmcp with a body-size cap (413). Binding defaults to
+//! unlisted browser origin gets 403), a JSON check (a POST body that is not JSON gets 400 with a
+//! JSON-RPC parse error, where rmcp would answer a bare status), then rmcp with a body-size cap
+//! (413). Binding defaults to
 //! loopback. On SIGTERM/SIGINT the listener stops accepting, in-flight tool calls finish, and
 //! only then are sessions closed.
 
@@ -14,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -72,6 +75,7 @@ pub fn router(server: EksOpsServer, options: &HttpOptions, cancel: CancellationT
     Router::new()
         .route("/healthz", get(healthz))
         .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn(reject_unparsable_json))
         .layer(middleware::from_fn_with_state(guard, check_host_and_origin))
 }
 
@@ -84,6 +88,43 @@ async fn healthz() -> impl IntoResponse {
             env!("CARGO_PKG_VERSION")
         ),
     )
+}
+
+/// Answers a POST whose body is not JSON with JSON-RPC's parse error (-32700, id null), as
+/// JSON-RPC 2.0 asks; everything else passes through with its body intact.
+async fn reject_unparsable_json(request: Request, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body exceeds {MAX_BODY_BYTES} bytes\n"),
+            )
+                .into_response();
+        }
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        let reply = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": {
+                "code": -32700,
+                "message": format!("Parse error: the body is not valid JSON ({e}). POST one JSON-RPC message."),
+            }
+        });
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            reply.to_string(),
+        )
+            .into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 fn host_name(host: &str) -> String {
@@ -167,6 +208,13 @@ pub async fn serve_on(
         drain_server.drain().await;
         stop.cancel();
     };
+    // A reply written in two segments (SSE headers, then the event) otherwise waits ~40 ms for
+    // the client's delayed ACK under Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY not set: {e}");
+        }
+    });
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         graceful.await;
     });

@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod prompts;
+pub mod stdio;
 
 use std::sync::Arc;
 
@@ -124,7 +125,8 @@ impl ServerHandler for EksOpsServer {
 
 /// Serves one session over stdin/stdout until EOF or a signal.
 pub async fn serve_stdio(server: EksOpsServer) -> anyhow::Result<()> {
-    let running = match server.clone().serve(rmcp::transport::stdio()).await {
+    let (input, output) = rmcp::transport::stdio_pipes();
+    let running = match server.clone().serve(stdio::framed(input, output)).await {
         Ok(running) => running,
         // The client went away before initializing (stdin closed): a clean exit, not an error.
         Err(e) => {

@@ -56,7 +56,6 @@ def test_local_origin_is_accepted(http_server, host):
     )
 
 
-@pytest.mark.xfail(strict=True, reason="known gap, tracked in issue 2: rmcp 3.11 answers malformed JSON-RPC with no parse error (stdio: the line is dropped; HTTP: 415 with a text body); strict, so a fix turns this red")
 def test_malformed_json_gets_parse_error(http_server):
     resp = post(http_server.mcp_url, '{"jsonrpc": "2.0", "id": 1, "method": ')
     assert 400 <= resp.status_code < 500, f"HTTP {resp.status_code} for malformed JSON"

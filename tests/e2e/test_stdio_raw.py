@@ -96,7 +96,6 @@ def raw(server_bin, clean_env):
     stop(conn.proc, grace=2)
 
 
-@pytest.mark.xfail(strict=True, reason="known gap, tracked in issue 2: rmcp 3.11 answers malformed JSON-RPC with no parse error (stdio: the line is dropped; HTTP: 415 with a text body); strict, so a fix turns this red")
 def test_malformed_json_before_initialize(raw):
     raw.send_raw('{"jsonrpc": "2.0", "id": 7, "method": "initialize", ')
     assert_parse_error(raw.recv())
@@ -105,7 +104,6 @@ def test_malformed_json_before_initialize(raw):
     assert raw.request(2, "tools/list")["result"]["tools"]
 
 
-@pytest.mark.xfail(strict=True, reason="known gap, tracked in issue 2: rmcp 3.11 answers malformed JSON-RPC with no parse error (stdio: the line is dropped; HTTP: 415 with a text body); strict, so a fix turns this red")
 def test_malformed_json_after_initialize(raw):
     raw.initialize()
     raw.send_raw("this is not json")
