@@ -249,9 +249,14 @@ fn score_deviation(d: Deviation, cut: i64, cfg: &RcaConfig) -> Option<SignalScor
     let smooth = rolling_median(&weighted, SMOOTH);
     let peak_i = (0..smooth.len()).max_by(|a, b| smooth[*a].total_cmp(&smooth[*b]))?;
     let times: Vec<i64> = d.samples.iter().map(|p| p.0).collect();
+    let post_times = &times[d.split..];
+    let span = post_times.last().copied().unwrap_or(cut) - cut;
+    let hold_ms = (span / 4).clamp(HOLD_MIN_MS, HOLD_MAX_MS);
+    let held = held_level(post_times, &smooth, hold_ms);
+    let magnitude = 0.5 * (smooth[peak_i].max(0.0).ln_1p() + held.max(0.0).ln_1p());
     Some(SignalScore {
         onset: onset(&times, &d.z, cut, cfg.onset_threshold, 5, 3),
-        magnitude: smooth[peak_i].max(0.0).ln_1p(),
+        magnitude,
         peak: post[peak_i],
         z_peak: z[peak_i],
         baseline: d.baseline,
@@ -259,6 +264,37 @@ fn score_deviation(d: Deviation, cut: i64, cfg: &RcaConfig) -> Option<SignalScor
         metric: d.metric,
         score: 0.0,
     })
+}
+
+/// Bounds on how long a level must hold to count fully: a quarter of the post-baseline span.
+const HOLD_MIN_MS: i64 = 30_000;
+const HOLD_MAX_MS: i64 = 120_000;
+
+/// The highest level `xs` holds for `hold_ms` (the peak of a trailing running minimum; the window
+/// is cut short at the end of the data). A fault persists until someone mitigates it, while a
+/// flash crowd or a burst of retries comes and goes: half the magnitude is read here, so a
+/// transient needs a much larger peak to outrank a sustained shift.
+fn held_level(times: &[i64], xs: &[f64], hold_ms: i64) -> f64 {
+    let n = xs.len().min(times.len());
+    let mut window: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    let mut best = f64::NEG_INFINITY;
+    let mut end = 0;
+    for start in 0..n {
+        while end < n && times[end] - times[start] <= hold_ms {
+            while window.back().is_some_and(|&b| xs[b] >= xs[end]) {
+                window.pop_back();
+            }
+            window.push_back(end);
+            end += 1;
+        }
+        while window.front().is_some_and(|&f| f < start) {
+            window.pop_front();
+        }
+        if let Some(&f) = window.front() {
+            best = best.max(xs[f]);
+        }
+    }
+    if best.is_finite() { best } else { 0.0 }
 }
 
 /// Centred rolling median; the window shrinks at the edges. One-sample spikes (a GC pause, a
