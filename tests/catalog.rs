@@ -117,7 +117,7 @@ fn catalog_stays_lean() {
     let per_tool = bytes / catalog.len();
     // awslabs' EKS server spends ~3 KB per tool, the Go Kubernetes server ~1.3 KB.
     assert!(
-        per_tool <= 2_400,
+        per_tool <= 2_100,
         "tools/list costs {per_tool} bytes per tool ({bytes} in all)"
     );
     eprintln!(

@@ -22,12 +22,17 @@ pub fn schema_object<T: JsonSchema>() -> JsonObject {
     let schema = settings.into_generator().into_root_schema_for::<T>();
     let mut value = serde_json::to_value(schema).unwrap_or_else(|_| json!({"type": "object"}));
     compact(&mut value);
+    // A flattened struct's doc comment surfaces as the root description; the tool's own
+    // description already says what the call does.
+    if let Some(map) = value.as_object_mut() {
+        map.remove("description");
+    }
     finish_object(value)
 }
 
-/// Output schema of `T` as it serializes (skipped-when-empty fields are optional), with
-/// descriptions only on top-level fields: clients validate against it, and the model reads the
-/// summary, so nested prose would be paid for in every conversation for nothing.
+/// Output schema of `T` as it serializes (skipped-when-empty fields are optional): its top-level
+/// fields with their types, and no prose. Clients validate against it and the model reads the
+/// summary, so nested shapes and prose would be paid for in every conversation for nothing.
 pub fn output_schema_object<T: JsonSchema>() -> JsonObject {
     let settings = schemars::generate::SchemaSettings::draft2020_12()
         .for_serialize()
@@ -40,7 +45,7 @@ pub fn output_schema_object<T: JsonSchema>() -> JsonObject {
     compact(&mut value);
     if let Some(props) = value.get_mut("properties").and_then(Value::as_object_mut) {
         for prop in props.values_mut() {
-            strip_nested_prose(prop, true);
+            strip_nested_prose(prop);
             limit_depth(prop, 0);
         }
     }
@@ -50,28 +55,25 @@ pub fn output_schema_object<T: JsonSchema>() -> JsonObject {
     finish_object(value)
 }
 
-fn strip_nested_prose(value: &mut Value, top: bool) {
+fn strip_nested_prose(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if !top {
-                map.remove("description");
-            }
+            map.remove("description");
             map.remove("minimum");
             if map.get("additionalProperties") == Some(&Value::Bool(true)) {
                 map.remove("additionalProperties");
             }
-            map.iter_mut()
-                .for_each(|(_, v)| strip_nested_prose(v, false));
+            map.values_mut().for_each(strip_nested_prose);
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| strip_nested_prose(v, false)),
+        Value::Array(items) => items.iter_mut().for_each(strip_nested_prose),
         _ => {}
     }
 }
 
-/// Collapses schemas nested deeper than a field's items to their bare type.
+/// Collapses every schema below a top-level field to its bare type.
 fn limit_depth(value: &mut Value, depth: usize) {
     let Value::Object(map) = value else { return };
-    if depth >= 2 {
+    if depth >= 1 {
         if let Some(t) = map.get("type").cloned() {
             map.retain(|k, _| k == "type");
             map.insert("type".into(), t);
@@ -150,6 +152,10 @@ fn compact(value: &mut Value) {
             if let Some(Value::Array(values)) = map.get_mut("enum") {
                 values.retain(|v| !v.is_null());
             }
+            // Unsigned fields' `minimum: 0` is implied by every description that gives a range.
+            if map.get("minimum") == Some(&json!(0)) || map.get("minimum") == Some(&json!(0.0)) {
+                map.remove("minimum");
+            }
             // `default: null` says nothing.
             if map.get("default") == Some(&Value::Null) {
                 map.remove("default");
@@ -169,7 +175,7 @@ pub fn add_budget_property(schema: &mut JsonObject) {
             "response_bytes".into(),
             json!({
                 "type": "integer",
-                "description": format!("Response budget in bytes (default {DEFAULT_BUDGET_BYTES}, max {MAX_BUDGET_BYTES})."),
+                "description": format!("Reply size cap in bytes (default {DEFAULT_BUDGET_BYTES}, max {MAX_BUDGET_BYTES})."),
             }),
         );
     }
