@@ -1,14 +1,20 @@
-//! Live metrics: CloudWatch GetMetricData, and Prometheus/AMP through [`PromClient`], behind
-//! one [`MetricsSource`]. Workload signals come from Prometheus when it is configured, with the
-//! PromQL for each normalised signal name kept in one table.
+//! Live metrics: CloudWatch GetMetricData and ListMetrics, and Prometheus/AMP through
+//! [`PromClient`], behind one [`MetricsSource`]. Workload signals come from Prometheus when it is
+//! configured (the PromQL for each normalised signal name is kept in one table), else from
+//! Container Insights ([`super::container_insights`] plans which metrics answer them).
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_cloudwatch::types::{
+    Dimension, DimensionFilter, Metric, MetricDataQuery, MetricStat, ScanBy,
+};
 use eks_ops_engine::series::Series;
+use std::collections::BTreeSet;
 
 use super::aws::map_sdk_error;
+use super::container_insights::{self as ci, MetricFilter, MetricId, Scope};
 use super::prometheus::PromClient;
+use super::snapshot::Bundle;
 use super::{MetricQuery, MetricsSource, PromQuery};
 use crate::error::{ToolError, ToolResult};
 use crate::time::Window;
@@ -57,7 +63,7 @@ impl LiveMetrics {
 }
 
 /// PromQL per normalised workload signal; `{sel}` is replaced by the label matchers.
-const SIGNAL_QUERIES: [(&str, &str); 7] = [
+const SIGNAL_QUERIES: [(&str, &str); 11] = [
     (
         "cpu_usage_cores",
         r#"sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{container!="",{sel}}[5m]))"#,
@@ -86,7 +92,31 @@ const SIGNAL_QUERIES: [(&str, &str); 7] = [
         "network_tx_bytes_per_second",
         r#"sum by (namespace, pod) (rate(container_network_transmit_bytes_total{{sel}}[5m]))"#,
     ),
+    // Node signals: the node's root cgroup from cAdvisor over allocatable from kube-state-metrics.
+    (
+        "node_cpu_utilization",
+        r#"100 * sum by (node) (rate(container_cpu_usage_seconds_total{id="/",{sel}}[5m])) / sum by (node) (kube_node_status_allocatable{resource="cpu",{sel}})"#,
+    ),
+    (
+        "node_memory_utilization",
+        r#"100 * sum by (node) (container_memory_working_set_bytes{id="/",{sel}}) / sum by (node) (kube_node_status_allocatable{resource="memory",{sel}})"#,
+    ),
+    (
+        "node_filesystem_utilization",
+        r#"100 * max by (node) (1 - node_filesystem_avail_bytes{mountpoint="/",{sel}} / node_filesystem_size_bytes{mountpoint="/",{sel}})"#,
+    ),
+    (
+        "node_pod_count",
+        r#"count by (node) (kube_pod_info{{sel}})"#,
+    ),
 ];
+
+/// Node signals answer only a node selector: with a namespace they would count its pods per
+/// node under a node name.
+fn applies(signal: &str, labels: &[(String, String)]) -> bool {
+    let node_only = labels.iter().all(|(k, _)| k == "node" || k == "cluster");
+    !signal.starts_with("node_") || node_only
+}
 
 /// Escapes a label value for a PromQL string literal.
 pub fn promql_escape(value: &str) -> String {
@@ -96,9 +126,12 @@ pub fn promql_escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Label matchers; `cluster` names the Container Insights cluster and is not a Prometheus label
+/// (one Prometheus serves one cluster here).
 fn matchers(labels: &[(String, String)]) -> String {
     labels
         .iter()
+        .filter(|(k, _)| k != "cluster")
         .map(|(k, v)| match k.as_str() {
             // A workload's pods carry its name as a prefix; Prometheus has no owner label.
             "workload" => format!(r#"pod=~"{}-.*""#, promql_escape(&regex::escape(v))),
@@ -219,11 +252,14 @@ impl MetricsSource for LiveMetrics {
         signals: &[String],
         window: Window,
     ) -> ToolResult<Vec<Series>> {
-        let prometheus = self.prometheus()?;
+        let Some(prometheus) = &self.prometheus else {
+            return self.container_insights(labels, signals, window).await;
+        };
         let sel = matchers(labels);
         let mut out = Vec::new();
         for (name, template) in SIGNAL_QUERIES {
-            if !signals.is_empty() && !signals.iter().any(|s| s == name) {
+            if (!signals.is_empty() && !signals.iter().any(|s| s == name)) || !applies(name, labels)
+            {
                 continue;
             }
             let query = template
@@ -246,9 +282,169 @@ impl MetricsSource for LiveMetrics {
     }
 }
 
+impl LiveMetrics {
+    /// ListMetrics with every page, de-duplicated (a metric is listed once per dimension set).
+    pub async fn list_metrics(&self, filter: &MetricFilter) -> ToolResult<Vec<MetricId>> {
+        let client = self.cloudwatch_client()?;
+        let dims: Vec<DimensionFilter> = filter
+            .dimensions
+            .iter()
+            .map(|(k, v)| {
+                DimensionFilter::builder()
+                    .name(k)
+                    .set_value(v.clone())
+                    .build()
+            })
+            .collect();
+        let mut found = BTreeSet::new();
+        let mut next = None;
+        for _ in 0..100 {
+            let out = client
+                .list_metrics()
+                .set_namespace(filter.namespace.clone())
+                .set_metric_name(filter.metric_name.clone())
+                .set_dimensions(Some(dims.clone()))
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| map_sdk_error("cloudwatch:ListMetrics", e))?;
+            for m in out.metrics() {
+                found.insert(MetricId {
+                    namespace: m.namespace().unwrap_or_default().to_string(),
+                    metric_name: m.metric_name().unwrap_or_default().to_string(),
+                    dimensions: m
+                        .dimensions()
+                        .iter()
+                        .filter_map(|d| Some((d.name()?.to_string(), d.value()?.to_string())))
+                        .collect(),
+                });
+            }
+            next = out.next_token;
+            if next.is_none() {
+                break;
+            }
+        }
+        Ok(found.into_iter().filter(|m| filter.matches(m)).collect())
+    }
+
+    /// The Container Insights cluster: the `cluster` label, else the only cluster reporting.
+    async fn insights_cluster(&self, labels: &[(String, String)]) -> ToolResult<String> {
+        if let Some((_, c)) = labels.iter().find(|(k, _)| k == "cluster") {
+            return Ok(c.clone());
+        }
+        let found = self
+            .list_metrics(&MetricFilter {
+                namespace: Some(ci::NAMESPACE.into()),
+                metric_name: Some("cluster_node_count".into()),
+                dimensions: Vec::new(),
+            })
+            .await?;
+        match ci::cluster_names(&found).as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(ToolError::NotConfigured {
+                what: "workload metrics".into(),
+                how: "no Container Insights metrics found in this region; install the amazon-cloudwatch-observability add-on or start the server with --prometheus-url".into(),
+            }),
+            many => Err(ToolError::invalid(
+                "cluster",
+                format!("several clusters report Container Insights ({}); name one", many.join(", ")),
+            )),
+        }
+    }
+
+    async fn container_insights(
+        &self,
+        labels: &[(String, String)],
+        signals: &[String],
+        window: Window,
+    ) -> ToolResult<Vec<Series>> {
+        let scope = Scope::from_labels(labels)?;
+        let cluster = self.insights_cluster(labels).await?;
+        let found = self.list_metrics(&scope.filter(&cluster)).await?;
+        let plan = ci::plan(&found, &scope, signals, ci::period_for(step_for(window)));
+        let mut out = Vec::new();
+        // GetMetricData takes at most 500 queries per call.
+        for chunk in plan.chunks(400) {
+            let queries: Vec<MetricQuery> = chunk.iter().map(|(_, q)| q.clone()).collect();
+            let series = self.cloudwatch(&queries, window).await?;
+            out.extend(
+                series
+                    .into_iter()
+                    .zip(chunk)
+                    .map(|(s, (signal, _))| ci::relabel(s, signal)),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// CloudWatch metric discovery (ListMetrics), live or from a bundle's CloudWatch series.
+#[async_trait]
+pub trait MetricCatalog: Send + Sync {
+    async fn list_metrics(&self, filter: &MetricFilter) -> ToolResult<Vec<MetricId>>;
+}
+
+#[async_trait]
+impl MetricCatalog for LiveMetrics {
+    async fn list_metrics(&self, filter: &MetricFilter) -> ToolResult<Vec<MetricId>> {
+        LiveMetrics::list_metrics(self, filter).await
+    }
+}
+
+#[async_trait]
+impl MetricCatalog for Bundle {
+    async fn list_metrics(&self, filter: &MetricFilter) -> ToolResult<Vec<MetricId>> {
+        let text = self
+            .read_file("metrics/cloudwatch.jsonl")
+            .unwrap_or_default();
+        let mut found = BTreeSet::new();
+        for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            let s: Series = serde_json::from_str(line).map_err(|e| {
+                ToolError::backend(
+                    "snapshot",
+                    format!("metrics/cloudwatch.jsonl line {}: {e}", i + 1),
+                )
+            })?;
+            found.insert(bundle_metric_id(s));
+        }
+        Ok(found.into_iter().filter(|m| filter.matches(m)).collect())
+    }
+}
+
+/// A bundle series' identity: `Namespace` is the metric namespace, `Dimension.X` the dimension X.
+fn bundle_metric_id(s: Series) -> MetricId {
+    let mut labels = s.labels;
+    let namespace = labels.remove("Namespace").unwrap_or_default();
+    MetricId {
+        namespace,
+        metric_name: s.name,
+        dimensions: labels
+            .into_iter()
+            .map(|(k, v)| (k.strip_prefix("Dimension.").unwrap_or(&k).to_string(), v))
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_signals_need_a_node_selector() {
+        assert!(applies("node_pod_count", &[("node".into(), "n1".into())]));
+        assert!(!applies(
+            "node_pod_count",
+            &[("namespace".into(), "shop".into())]
+        ));
+        assert!(applies("restarts", &[("namespace".into(), "shop".into())]));
+        assert_eq!(
+            matchers(&[
+                ("cluster".into(), "prod".into()),
+                ("node".into(), "n1".into())
+            ]),
+            r#"node="n1""#
+        );
+    }
 
     #[test]
     fn matchers_escape_values() {

@@ -13,6 +13,7 @@
 pub mod aws;
 pub mod cloudwatch;
 pub mod cloudwatch_logs;
+pub mod container_insights;
 pub mod cost;
 pub mod eks;
 pub mod kinds;
@@ -271,6 +272,18 @@ impl Sources {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// CloudWatch metric discovery (ListMetrics), or the bundle's CloudWatch series.
+    pub async fn metric_catalog(
+        &self,
+        target: &AwsTarget,
+    ) -> ToolResult<Arc<dyn cloudwatch::MetricCatalog>> {
+        if let Some(bundle) = &self.snapshot {
+            return Ok(bundle.clone());
+        }
+        let config = self.aws.get(target).await?;
+        Ok(Arc::new(cloudwatch::LiveMetrics::new(Ok(&config), None)))
     }
 
     pub async fn logs(&self, target: &AwsTarget) -> ToolResult<Arc<dyn LogsSource>> {

@@ -16,13 +16,15 @@ use crate::output::text::table;
 use crate::sources::CostRequest;
 
 pub fn tools() -> Vec<ToolDef> {
-    vec![ToolDef::new(
+    let mut tools = vec![ToolDef::new(
         "cost_breakdown",
         "Break down AWS cost",
         "Cost Explorer cost for a date range, grouped by up to two keys (SERVICE, USAGE_TYPE, LINKED_ACCOUNT, REGION, INSTANCE_TYPE, tag:KEY, cost_category:NAME), with an optional filter object. Returns the total, the top groups with their share, the rest rolled up, and per-period totals.",
         READ,
         cost_breakdown,
-    )]
+    )];
+    tools.extend(super::cost_trend::tools());
+    tools
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -105,7 +107,7 @@ pub fn parse_group_key(key: &str) -> ToolResult<(String, String)> {
     ))
 }
 
-fn parse_day(field: &str, text: &str) -> ToolResult<NaiveDate> {
+pub fn parse_day(field: &str, text: &str) -> ToolResult<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| ToolError::invalid(field, format!("`{text}` is not a date; use YYYY-MM-DD")))
 }

@@ -86,26 +86,46 @@ pub struct SeriesOutput {
 }
 
 /// Shapes series for output: every series keeps its summary; points share what the budget leaves.
+/// Sizes are measured, not guessed: labels differ a lot between backends.
 pub fn shape_series(
     all: Vec<Series>,
     target_points: usize,
     budget: &Budget,
 ) -> (Vec<SeriesOut>, Option<Truncation>) {
     let total = all.len();
-    // About 200 bytes of labels and summary per series, 28 per point.
-    let max_series = (budget.bytes * 6 / 10 / 200).max(1);
-    let kept: Vec<Series> = all.into_iter().take(max_series).collect();
+    let bare: Vec<(Series, SeriesOut)> = all
+        .into_iter()
+        .map(|s| {
+            let out = SeriesOut {
+                name: s.name.clone(),
+                labels: s.labels.clone(),
+                unit: s.unit.clone(),
+                summary: s.summary().into(),
+                points: Vec::new(),
+            };
+            (s, out)
+        })
+        .collect();
+    // Series without points may use 60% of the budget; what is left of 85% goes to points.
+    let mut used = 0usize;
+    let mut kept = Vec::new();
+    for (s, out) in bare {
+        let size = serde_json::to_vec(&out).map(|v| v.len() + 1).unwrap_or(0);
+        if used + size > budget.bytes * 6 / 10 && !kept.is_empty() {
+            break;
+        }
+        used += size;
+        kept.push((s, out));
+    }
+    // A point is `[13-digit ms, value]`, about 32 bytes with its comma.
     let per_series_points =
-        ((budget.bytes * 7 / 10).saturating_sub(kept.len() * 200) / 28 / kept.len().max(1))
+        ((budget.bytes * 85 / 100).saturating_sub(used) / 32 / kept.len().max(1))
             .clamp(2, target_points.max(2));
     let out: Vec<SeriesOut> = kept
-        .iter()
-        .map(|s| SeriesOut {
-            name: s.name.clone(),
-            labels: s.labels.clone(),
-            unit: s.unit.clone(),
-            summary: s.summary().into(),
-            points: s.downsample(per_series_points),
+        .into_iter()
+        .map(|(s, mut out)| {
+            out.points = s.downsample(per_series_points);
+            out
         })
         .collect();
     let truncated = (out.len() < total).then(|| Truncation {

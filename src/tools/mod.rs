@@ -14,6 +14,7 @@ pub mod insight;
 pub mod k8s;
 pub mod metrics;
 pub mod params;
+pub mod workload;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -151,6 +152,7 @@ impl Registry {
         tools.extend(k8s::tools());
         tools.extend(eks::tools());
         tools.extend(metrics::tools());
+        tools.extend(workload::tools());
         tools.extend(cost::tools());
         tools.extend(incident::tools());
         tools.extend(diagnose::tools());
