@@ -4,6 +4,7 @@
 //! every result reproducible from a snapshot bundle and lets each piece be benchmarked alone.
 //! Start with [`series::Series`], the one time-series type that sources produce.
 
+pub mod allocation;
 pub mod anomaly;
 #[cfg(feature = "k8s")]
 pub mod diagnose;

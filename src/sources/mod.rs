@@ -302,6 +302,16 @@ impl Sources {
         Ok(Arc::new(cost::LiveCost::new(&config)))
     }
 
+    /// Cost Explorer beyond GetCostAndUsage (comparisons, forecast, anomalies); `None` in
+    /// snapshot mode, where tools fall back to the bundle's daily cost.
+    pub async fn cost_live(&self, target: &AwsTarget) -> ToolResult<Option<cost::LiveCost>> {
+        if self.snapshot.is_some() {
+            return Ok(None);
+        }
+        let config = self.aws.get(target).await?;
+        Ok(Some(cost::LiveCost::new(&config)))
+    }
+
     pub async fn eks(&self, target: &AwsTarget) -> ToolResult<Arc<dyn EksSource>> {
         if let Some(bundle) = &self.snapshot {
             return Ok(bundle.clone());

@@ -7,6 +7,7 @@
 //! budget, redaction, the per-call timeout and cancellation.
 
 pub mod cost;
+pub mod cost_trend;
 pub mod diagnose;
 pub mod eks;
 pub mod incident;
