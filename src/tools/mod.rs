@@ -15,6 +15,7 @@ pub mod insight;
 pub mod k8s;
 pub mod metrics;
 pub mod params;
+pub mod rollout;
 pub mod workload;
 
 use std::future::Future;
@@ -152,6 +153,7 @@ impl Registry {
         let mut tools = Vec::new();
         tools.extend(k8s::tools());
         tools.extend(eks::tools());
+        tools.extend(rollout::tools());
         tools.extend(metrics::tools());
         tools.extend(workload::tools());
         tools.extend(cost::tools());
