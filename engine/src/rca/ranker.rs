@@ -12,11 +12,12 @@
 //!   raw maximum, so a GC pause, a scrape glitch or a few noisy samples do not outrank a sustained
 //!   shift or a slow leak. The scale is the smaller of the robust and the classical one. It is
 //!   log-compressed: a 1000-sigma CPU hog and a 50-sigma one are both "clearly moved", and the
-//!   other cues must be able to reorder them.
+//!   other cues must be able to reorder them. Half of it is read from the level held for a
+//!   quarter of the window instead of the peak: faults persist, flash crowds and bursts pass.
 //! - Onsets: causes move first. The earliest strong onset anchors the incident; later onsets are
 //!   discounted gently (`onset_tau_ms`), since scrape intervals blur a few seconds.
-//! - Graph: a callee's slowness shows up in every caller. When a callee is anomalous and moved no
-//!   later than its caller, the caller is discounted: the callee explains it.
+//! - Graph: a callee's slowness shows up in every caller. When a callee is anomalous and moved at
+//!   about the same time as its caller, the caller is discounted: the callee explains it.
 
 use super::changepoint::{Baseline, Onset, mean_shift_split, onset};
 use super::correlate::lagged_correlation;
@@ -231,7 +232,7 @@ fn peer_adjusted(
 }
 
 /// How far beyond the baseline's largest peer movement the load explanation extrapolates.
-const PEER_REACH: f64 = 2.0;
+const PEER_REACH: f64 = 4.0;
 /// Baseline correlation with the peers' median above which the load explanation is trusted.
 const PEER_MIN_CORRELATION: f64 = 0.3;
 
@@ -297,14 +298,18 @@ fn held_level(times: &[i64], xs: &[f64], hold_ms: i64) -> f64 {
     if best.is_finite() { best } else { 0.0 }
 }
 
-/// Centred rolling median; the window shrinks at the edges. One-sample spikes (a GC pause, a
-/// scrape glitch) vanish, a sustained shift or a ramp keeps its height.
+/// Rolling median, centred except at the edges, where the window keeps its full length and
+/// slides inward: a shrunken edge window would let a burst of a few samples at the end of the
+/// data be its median. Short spikes (a GC pause, a scrape glitch) vanish, a sustained shift or a
+/// ramp keeps its height.
 fn rolling_median(xs: &[f64], window: usize) -> Vec<f64> {
+    let n = xs.len();
+    let window = window.clamp(1, n.max(1));
     let half = window / 2;
-    (0..xs.len())
+    (0..n)
         .map(|i| {
-            let lo = i.saturating_sub(half);
-            let hi = (i + half + 1).min(xs.len());
+            let lo = i.saturating_sub(half).min(n - window);
+            let hi = lo + window;
             quantile(&mut xs[lo..hi].to_vec(), 0.5).unwrap_or(0.0)
         })
         .collect()
@@ -374,8 +379,10 @@ fn combine(signals: &[SignalScore]) -> BTreeMap<String, (f64, usize)> {
         .collect()
 }
 
-/// Discounts a caller when one of its callees is anomalous and moved no later than the caller
-/// (within `GRAPH_ONSET_SLACK_MS`; an unknown onset does not veto): the callee explains it.
+/// Discounts a caller when one of its callees is anomalous and moved at about the same time as
+/// the caller (within `GRAPH_ONSET_SLACK_MS` either way; an unknown onset does not veto): the
+/// callee explains it. Propagation along a call takes a scrape or two, so a callee that moved a
+/// minute earlier (a flash crowd, a drifting bystander) did not cause the caller's later change.
 fn discount_callers(
     components: &mut BTreeMap<String, (f64, usize)>,
     graph: &[(String, String)],
@@ -388,7 +395,9 @@ fn discount_callers(
             continue;
         };
         let in_order = match (signals[ee.1].onset_ms(), signals[er.1].onset_ms()) {
-            (Some(callee_on), Some(caller_on)) => callee_on <= caller_on + GRAPH_ONSET_SLACK_MS,
+            (Some(callee_on), Some(caller_on)) => {
+                (callee_on - caller_on).abs() <= GRAPH_ONSET_SLACK_MS
+            }
             _ => true,
         };
         if in_order
@@ -583,6 +592,39 @@ mod tests {
         ];
         let report = investigate(&input(cands, &[("web", "db")], 400), &RcaConfig::default());
         assert_eq!(top(&report), "web");
+    }
+
+    #[test]
+    fn a_callee_that_moved_a_minute_earlier_does_not_explain_its_caller() {
+        let cands = vec![
+            ("web", signal("cpu", 18, 10.0, 300.0, 460)),
+            ("db", signal("cpu", 19, 10.0, 20.0, 400)),
+        ];
+        let report = investigate(&input(cands, &[("web", "db")], 400), &RcaConfig::default());
+        assert_eq!(top(&report), "web");
+    }
+
+    #[test]
+    fn edge_windows_keep_their_length_so_a_final_burst_is_not_a_level() {
+        let mut xs = vec![0.0; 100];
+        xs[96..].fill(10.0);
+        assert!(rolling_median(&xs, 15).iter().all(|v| *v == 0.0));
+        xs[40..70].fill(10.0);
+        assert_eq!(rolling_median(&xs, 15)[55], 10.0);
+        assert_eq!(rolling_median(&[3.0], 15), vec![3.0]);
+        assert!(rolling_median(&[], 15).is_empty());
+    }
+
+    #[test]
+    fn the_held_level_discounts_a_transient_but_not_a_sustained_shift() {
+        let times: Vec<i64> = (0..200).map(|i| i * STEP).collect();
+        let mut passing = vec![0.0; 200];
+        passing[50..70].fill(10.0);
+        assert_eq!(held_level(&times, &passing, 30 * STEP), 0.0);
+        let mut staying = vec![0.0; 200];
+        staying[120..].fill(5.0);
+        assert_eq!(held_level(&times, &staying, 30 * STEP), 5.0);
+        assert_eq!(held_level(&[], &[], 30 * STEP), 0.0);
     }
 
     #[test]
