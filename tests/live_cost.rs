@@ -6,12 +6,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use chrono::{Datelike, Duration, NaiveDate, Utc};
 use eks_ops_mcp::config::{GlobalArgs, Settings};
 use eks_ops_mcp::tools::Context;
+use eks_ops_testbed::aws::{AwsGateway, Fault, MotoServer, SeedKind};
 use serde_json::{Value, json};
 
 mod common;
-use common::call;
+use common::{call, call_cli};
 
 fn bundle(name: &str) -> Arc<Context> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -158,4 +160,263 @@ async fn bad_input_names_the_field() {
             a.text
         );
     }
+}
+
+fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_MAX_ATTEMPTS", "1".into()),
+    ]
+}
+
+/// Queues GetCostAndUsage responses in moto: each new distinct request takes the next one.
+async fn seed_moto_cost(moto_url: &str, results: Vec<Value>) {
+    let ok = reqwest::Client::new()
+        .post(format!(
+            "{moto_url}/moto-api/static/ce/cost-and-usage-results"
+        ))
+        .json(&json!({ "results": results }))
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_success());
+}
+
+/// A GetCostAndUsage response: one day per `(day, [(service, amount)])`.
+fn cost_days(days: &[(String, Vec<(&str, f64)>)]) -> Value {
+    let results: Vec<Value> = days
+        .iter()
+        .map(|(day, groups_in)| {
+            let next = (NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap()
+                + Duration::days(1))
+            .to_string();
+            let groups: Vec<Value> = groups_in
+                .iter()
+                .map(|(k, v)| json!({"Keys": [k], "Metrics": {"UnblendedCost": {"Amount": v.to_string(), "Unit": "USD"}}}))
+                .collect();
+            // A `total` group stands for an ungrouped day.
+            if let [("total", total)] = groups_in.as_slice() {
+                json!({"TimePeriod": {"Start": day, "End": next}, "Estimated": false, "Groups": [],
+                       "Total": {"UnblendedCost": {"Amount": total.to_string(), "Unit": "USD"}}})
+            } else {
+                json!({"TimePeriod": {"Start": day, "End": next}, "Estimated": false, "Groups": groups})
+            }
+        })
+        .collect();
+    json!({ "ResultsByTime": results })
+}
+
+fn comparison_row(service: &str, before: f64, after: f64) -> Value {
+    json!({"CostAndUsageSelector": {"Dimensions": {"Key": "SERVICE", "Values": [service]}},
+           "Metrics": {"UnblendedCost": {"BaselineTimePeriodAmount": before.to_string(),
+               "ComparisonTimePeriodAmount": after.to_string(),
+               "Difference": (after - before).to_string(), "Unit": "USD"}}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_cost_tools_against_stand_ins() {
+    let moto =
+        MotoServer::spawn(MotoServer::locate().expect("moto_server (tests/run.sh installs it)"))
+            .await
+            .expect("moto starts");
+    let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+    let env = aws_env(&gateway.url());
+    live_compare(&moto.url, &gateway, &env).await;
+    gateway.reset().await.unwrap();
+    live_forecast(&moto.url, &gateway, &env).await;
+    gateway.reset().await.unwrap();
+    live_anomalies(&moto.url, &gateway, &env).await;
+}
+
+/// The comparison API through the GetCostAndUsageComparisons / GetCostComparisonDrivers
+/// stand-ins; then, with AccessDenied on it, two GetCostAndUsage calls to moto.
+async fn live_compare(moto_url: &str, gateway: &AwsGateway, env: &[(&'static str, String)]) {
+    gateway
+        .seed(
+            SeedKind::Comparisons,
+            &json!({"CostAndUsageComparisons": [
+                comparison_row("Amazon Elastic Compute Cloud - Compute", 100.0, 150.0),
+                comparison_row("AmazonCloudWatch", 20.0, 60.0),
+                comparison_row("Amazon Simple Storage Service", 10.0, 9.0)]}),
+        )
+        .await
+        .unwrap();
+    let driver = json!({"CostSelector": {"Dimensions": {"Key": "SERVICE", "Values": ["AmazonCloudWatch"]}},
+        "Metrics": {"UnblendedCost": {"BaselineTimePeriodAmount": "20", "ComparisonTimePeriodAmount": "60"}},
+        "CostDrivers": [{"Type": "USAGE_TYPE_CHANGE", "Name": "EU-CW:MetricMonitorUsage",
+            "Metrics": {"UnblendedCost": {"BaselineTimePeriodAmount": "5", "ComparisonTimePeriodAmount": "42"}}}]});
+    gateway
+        .seed(
+            SeedKind::Drivers,
+            &json!({ "CostComparisonDrivers": [driver] }),
+        )
+        .await
+        .unwrap();
+    let today = Utc::now().date_naive();
+    let month = |back: i64| {
+        let d = today - Duration::days(back);
+        NaiveDate::from_ymd_opt(d.year(), d.month(), 1)
+            .unwrap()
+            .to_string()
+    };
+    let (m0, m1, m2) = (month(65), month(35), month(5));
+    let args =
+        json!({"baseline": {"start": m0, "end": m1}, "comparison": {"start": m1, "end": m2}});
+    let a = call_cli(&[], env, "cost_compare", args.clone()).await;
+    assert!(!a.is_error, "{}", a.text);
+    assert_eq!(a.data["path"], "GetCostAndUsageComparisons");
+    assert_eq!(a.data["change"], json!(89.0));
+    assert_eq!(
+        a.data["drivers"][0]["key"],
+        "Amazon Elastic Compute Cloud - Compute"
+    );
+    assert_eq!(a.data["drivers"][0]["change_percent"], json!(50.0));
+    assert_eq!(a.data["drivers"][1]["key"], "AmazonCloudWatch");
+    assert_eq!(
+        a.data["drivers"][1]["causes"][0],
+        json!(["USAGE_TYPE_CHANGE", "EU-CW:MetricMonitorUsage", 37.0])
+    );
+
+    // Without the comparison API: the same question from two GetCostAndUsage calls.
+    gateway
+        .fault(&Fault::access_denied("ce", "GetCostAndUsageComparisons"))
+        .await
+        .unwrap();
+    let day = |d: &str| d.to_string();
+    seed_moto_cost(
+        moto_url,
+        vec![
+            cost_days(&[(day(&m0), vec![("EC2", 100.0), ("CloudWatch", 20.0)])]),
+            cost_days(&[(day(&m1), vec![("EC2", 90.0), ("CloudWatch", 70.0)])]),
+        ],
+    )
+    .await;
+    let a = call_cli(&[], env, "cost_compare", args).await;
+    assert!(!a.is_error, "{}", a.text);
+    assert_eq!(a.data["path"], "GetCostAndUsage");
+    assert!(
+        a.data["fallback_reason"]
+            .as_str()
+            .unwrap()
+            .contains("ce:GetCostAndUsageComparisons"),
+        "{}",
+        a.data
+    );
+    assert_eq!(a.data["drivers"][0]["key"], "CloudWatch");
+    assert_eq!(a.data["drivers"][0]["change"], json!(50.0));
+    assert_eq!(a.data["drivers"][1]["change_percent"], json!(-10.0));
+    gateway.clear_faults().await.unwrap();
+}
+
+/// The last `n` full days before today, oldest first.
+fn last_days(n: i64) -> Vec<String> {
+    let today = Utc::now().date_naive();
+    (1..=n)
+        .rev()
+        .map(|i| (today - Duration::days(i)).to_string())
+        .collect()
+}
+
+/// GetCostForecast from its stand-in beside the engine's forecast from moto's daily history.
+async fn live_forecast(moto_url: &str, gateway: &AwsGateway, env: &[(&'static str, String)]) {
+    let today = Utc::now().date_naive();
+    let periods: Vec<Value> = (0..7)
+        .map(|i| {
+            let d = today + Duration::days(i);
+            json!({"TimePeriod": {"Start": d.to_string(), "End": (d + Duration::days(1)).to_string()},
+                   "MeanValue": "110", "PredictionIntervalLowerBound": "100", "PredictionIntervalUpperBound": "120"})
+        })
+        .collect();
+    gateway
+        .seed(
+            SeedKind::Forecast,
+            &json!({"Total": {"Amount": "770", "Unit": "USD"}, "ForecastResultsByTime": periods}),
+        )
+        .await
+        .unwrap();
+    let history: Vec<(String, Vec<(&str, f64)>)> = last_days(28)
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| (d, vec![("total", 100.0 + (i % 7) as f64)]))
+        .collect();
+    seed_moto_cost(moto_url, vec![cost_days(&history)]).await;
+    let a = call_cli(&[], env, "cost_forecast", json!({"days": 7})).await;
+    assert!(!a.is_error, "{}", a.text);
+    assert_eq!(a.data["cost_explorer"]["total"], json!(770.0));
+    assert_eq!(a.data["cost_explorer"]["lower"], json!(700.0));
+    assert_eq!(a.data["cost_explorer"]["upper"], json!(840.0));
+    assert_eq!(a.data["history_days_used"], 28);
+    // The history repeats 100..106 every week: a week ahead is close to 721.
+    let engine = a.data["engine"]["total"].as_f64().unwrap();
+    assert!((700.0..745.0).contains(&engine), "{engine}");
+    let gap = a.data["gap_percent"].as_f64().unwrap();
+    assert!((gap - (engine - 770.0) / 770.0 * 100.0).abs() < 1e-6);
+    // Cost Explorer refuses HOURLY forecasts and long horizons; the tool bounds `days`.
+    let a = call_cli(&[], env, "cost_forecast", json!({"days": 91})).await;
+    assert!(a.is_error && a.text.contains("`days`"), "{}", a.text);
+}
+
+/// GetAnomalies from its stand-in, and the engine's detector over moto's daily cost per
+/// service naming the service that stepped up.
+async fn live_anomalies(moto_url: &str, gateway: &AwsGateway, env: &[(&'static str, String)]) {
+    let days = last_days(30);
+    let anomaly = json!({"AnomalyId": "anom-1", "AnomalyStartDate": days[20], "AnomalyEndDate": days[25],
+        "MonitorArn": "arn:aws:ce::123456789012:anomalymonitor/m1", "DimensionValue": "Amazon Elastic Compute Cloud - Compute",
+        "AnomalyScore": {"MaxScore": 0.9, "CurrentScore": 0.8},
+        "Impact": {"MaxImpact": 40.0, "TotalImpact": 180.0, "TotalImpactPercentage": 31.0},
+        "RootCauses": [{"Service": "Amazon Elastic Compute Cloud - Compute", "Region": "us-east-1",
+            "UsageType": "BoxUsage:c6i.4xlarge", "Impact": {"Contribution": 180.0}}]});
+    gateway
+        .seed(
+            SeedKind::Anomalies,
+            &json!({"Anomalies": [anomaly], "AnomalyMonitors": []}),
+        )
+        .await
+        .unwrap();
+    let history: Vec<(String, Vec<(&str, f64)>)> = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let ec2 = if i >= 20 {
+                140.0
+            } else {
+                100.0 + (i % 3) as f64
+            };
+            (
+                d.clone(),
+                vec![("EC2", ec2), ("S3", 5.0 + (i % 2) as f64 * 0.1)],
+            )
+        })
+        .collect();
+    seed_moto_cost(moto_url, vec![cost_days(&history)]).await;
+    let a = call_cli(&[], env, "cost_anomalies", json!({})).await;
+    assert!(!a.is_error, "{}", a.text);
+    let ce = &a.data["cost_explorer"][0];
+    assert_eq!(ce["id"], "anom-1");
+    assert_eq!(ce["total_impact"], json!(180.0));
+    assert_eq!(ce["root_causes"][0]["usage_type"], "BoxUsage:c6i.4xlarge");
+    let engine = a.data["engine"].as_array().unwrap();
+    assert_eq!(engine.len(), 1, "{}", a.data);
+    assert_eq!(engine[0]["service"], "EC2");
+    assert_eq!(engine[0]["start"], json!(days[20]));
+    assert_eq!(engine[0]["direction"], "up");
+    // AccessDenied on GetAnomalies: the engine's half still answers, and says why.
+    gateway
+        .fault(&Fault::access_denied("ce", "GetAnomalies"))
+        .await
+        .unwrap();
+    let a = call_cli(&[], env, "cost_anomalies", json!({})).await;
+    assert!(!a.is_error, "{}", a.text);
+    assert!(
+        a.data["cost_explorer_note"]
+            .as_str()
+            .unwrap()
+            .contains("ce:GetAnomalies"),
+        "{}",
+        a.data
+    );
+    assert_eq!(a.data["engine"][0]["service"], "EC2");
 }
