@@ -9,6 +9,7 @@
 //! columns exist under the reference directory, and NAB's null detector (constant 0.5). Each is
 //! scored at NAB's corpus-optimal threshold per profile and at one fixed threshold; per-category
 //! tables, a check of NAB's own per-file rows and our detector's throughput follow.
+//! `NAB_PER_FILE=1` adds a per-file table; `NAB_DUMP=DIR` writes our per-row scores there.
 
 use eks_ops_engine::anomaly::score_series;
 use eks_ops_engine::nab::parse::{
@@ -103,6 +104,9 @@ fn run() -> BenchResult<()> {
     let baselines = category_baselines(&files, &sweeps);
     print_scores(&detectors, &profiles, &outcomes, &baselines);
     print_categories(&detectors, &profiles, &outcomes, &baselines, &files);
+    if std::env::var_os("NAB_PER_FILE").is_some() {
+        print_per_file(&detectors, &outcomes, &files, &sweeps[0]);
+    }
     print_reference_check(&args, &files, &profiles, &sweeps, &baselines)?;
     print_throughput(&files, elapsed);
     Ok(())
@@ -214,6 +218,13 @@ fn run_ours(files: &[CorpusFile]) -> (Detector, Duration) {
                 file.series.len()
             );
         }
+        if let Some(dir) = std::env::var_os("NAB_DUMP") {
+            let text: String = file_scores.iter().map(|v| format!("{v}\n")).collect();
+            let path = Path::new(&dir).join(file.key.replace('/', "__"));
+            if let Err(e) = std::fs::write(&path, text) {
+                println!("{}: {e}", path.display());
+            }
+        }
         scores.push(file_scores);
     }
     (
@@ -223,6 +234,44 @@ fn run_ours(files: &[CorpusFile]) -> (Detector, Duration) {
         },
         elapsed,
     )
+}
+
+/// `NAB_PER_FILE=1`: each file's raw standard-profile score and counts at each detector's
+/// corpus-optimal threshold (windows hit / windows, FP rows), to see where a change helps.
+fn print_per_file(
+    detectors: &[Detector],
+    outcomes: &[Vec<Outcome>],
+    files: &[CorpusFile],
+    sweeps: &[FileSweep],
+) {
+    println!(
+        "\nPer file, standard profile at each detector's optimal threshold: score hit/windows fp"
+    );
+    let shown: Vec<usize> = (0..detectors.len().min(2)).collect();
+    let mut head = format!("{:<58}", "file");
+    for &d in &shown {
+        head.push_str(&format!("{:>22}", detectors[d].name));
+    }
+    println!("{head}");
+    for (i, file) in files.iter().enumerate() {
+        let mut row = format!("{:<58}", file.key);
+        for &d in &shown {
+            let r = score_file(
+                &sweeps[i],
+                &detectors[d].scores[i],
+                outcomes[d][0].optimal.threshold,
+            );
+            let cell = format!(
+                "{:.2} {}/{} {}",
+                r.score,
+                r.windows_detected,
+                file.windows.len(),
+                r.fp
+            );
+            row.push_str(&format!("{cell:>22}"));
+        }
+        println!("{row}");
+    }
 }
 
 /// A NAB detector's `anomaly_score` columns, when the reference directory has them for this corpus.

@@ -71,9 +71,6 @@ impl Season {
         if self.since_check >= self.check_every() {
             self.since_check = 0;
             let p = self.best_period();
-            if p != self.period && std::env::var("DBG").is_ok() {
-                eprintln!("period {:?} at {}", p, self.history.len());
-            }
             if p != self.period {
                 self.changes += 1;
             }
