@@ -84,15 +84,29 @@ impl ServerHandler for EksOpsServer {
             .await
             .map_err(|_| McpError::internal_error("server is shutting down", None))?;
         let started = std::time::Instant::now();
-        let result = self
-            .registry
-            .call(
-                self.ctx.clone(),
-                &request.name,
-                request.arguments,
-                context.ct.clone(),
-            )
-            .await;
+        let token = request
+            .meta
+            .as_ref()
+            .and_then(|m| m.get_progress_token())
+            .or_else(|| context.meta.get_progress_token());
+        let (sink, forwarder) = match token {
+            Some(t) => {
+                let (sink, forwarder) = PeerProgress::start(t, context.peer.clone());
+                (Some(sink), Some(forwarder))
+            }
+            None => (None, None),
+        };
+        let call = self.registry.call(
+            self.ctx.clone(),
+            &request.name,
+            request.arguments,
+            context.ct.clone(),
+        );
+        let result = crate::tools::progress::with_sink(sink, call).await;
+        // Progress must reach the client before the result, or clients drop it as stale.
+        if let Some(forwarder) = forwarder {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), forwarder).await;
+        }
         match result {
             Ok(r) => {
                 tracing::info!(tool = %request.name, ms = started.elapsed().as_millis() as u64, error = r.is_error.unwrap_or(false), "tool call");
@@ -143,6 +157,43 @@ pub async fn serve_stdio(server: EksOpsServer) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Sends a call's progress to the client as `notifications/progress`, in order, from one task
+/// that ends when the call drops the sink.
+struct PeerProgress {
+    token: rmcp::model::ProgressToken,
+    queue: tokio::sync::mpsc::UnboundedSender<rmcp::model::ProgressNotificationParam>,
+}
+
+impl PeerProgress {
+    fn start(
+        token: rmcp::model::ProgressToken,
+        peer: rmcp::Peer<RoleServer>,
+    ) -> (
+        Arc<dyn crate::tools::progress::ProgressSink>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (queue, mut pending) = tokio::sync::mpsc::unbounded_channel();
+        let forwarder = tokio::spawn(async move {
+            while let Some(note) = pending.recv().await {
+                if let Err(e) = peer.notify_progress(note).await {
+                    tracing::debug!("progress notification not delivered: {e}");
+                    break;
+                }
+            }
+        });
+        (Arc::new(PeerProgress { token, queue }), forwarder)
+    }
+}
+
+impl crate::tools::progress::ProgressSink for PeerProgress {
+    fn progress(&self, done: u32, total: u32, message: &str) {
+        let mut note = rmcp::model::ProgressNotificationParam::new(self.token.clone(), done.into());
+        note.total = Some(total.into());
+        note.message = Some(message.to_string());
+        let _ = self.queue.send(note);
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 
 use super::k8s::{EventGroup, aggregate_events, list_all};
 use super::params::{in_range, non_empty};
+use super::progress;
 use super::{Context, READ, Reply, ToolDef};
 use crate::error::{ToolError, ToolResult};
 use crate::output::{Budget, Truncation};
@@ -1229,6 +1230,7 @@ async fn investigate(
     p: InvestigateParams,
     budget: Budget,
 ) -> ToolResult<Reply<InvestigateOutput>> {
+    progress::report(0, 4, "listing pods, workloads, Services and events");
     let scene = load_scene(
         &ctx,
         p.cluster.as_deref(),
@@ -1237,8 +1239,10 @@ async fn investigate(
         p.until.as_deref(),
     )
     .await?;
+    progress::report(1, 4, "resolving the target and its neighbourhood");
     let target = resolve_target(&scene, &p.target).await?;
     let findings = find_causes(&ctx, &scene, &target, p.dependencies.clone()).await?;
+    progress::report(4, 4, "ranked; shaping the answer");
     Ok(shape_investigation(&scene, &target, findings, &budget))
 }
 
@@ -1256,7 +1260,9 @@ async fn find_causes(
         .chain((target.kind == "Node").then(|| target.name.clone()))
         .collect();
     let services = scene.service_components();
+    progress::report(2, 4, "fetching workload and node signals");
     let series = signals_or_note(ctx, scene, &nodes, &mut notes).await;
+    progress::report(3, 4, "ranking candidate causes");
     let candidates = component_series(&series, &services);
     let graph: Vec<Edge> = match dependencies {
         Some(edges) => edges
@@ -1474,8 +1480,9 @@ fn category(kind: OccurrenceKind) -> &'static str {
     }
 }
 
-/// Engine onsets and the occurrences of the top components, in time order, de-duplicated.
-fn investigation_timeline(f: &Findings) -> Vec<TimelineItem> {
+/// Metric onsets of the top hypotheses and the occurrences around them, in time order,
+/// de-duplicated; routine Normal events (Scheduled, Pulled, Started...) are counted, not listed.
+fn investigation_timeline(scene: &Scene, f: &Findings) -> (Vec<TimelineItem>, usize) {
     let top: BTreeSet<&str> = f
         .hypotheses
         .iter()
@@ -1483,25 +1490,51 @@ fn investigation_timeline(f: &Findings) -> Vec<TimelineItem> {
         .map(|h| h.component.as_str())
         .collect();
     let mut items: Vec<TimelineItem> = f
-        .report
-        .timeline
+        .hypotheses
         .iter()
-        .filter_map(|t| {
-            Some(TimelineItem {
-                time: ms_time(t.time_ms)?,
-                category: "anomaly".into(),
-                component: t.component.clone(),
-                text: t.text.clone(),
-            })
+        .take(5)
+        .flat_map(|h| {
+            h.evidence
+                .iter()
+                .filter(|e| e.value.is_some())
+                .filter_map(|e| {
+                    Some(TimelineItem {
+                        time: ms_time(e.time_ms)?,
+                        category: "anomaly".into(),
+                        component: h.component.clone(),
+                        text: e.text.clone(),
+                    })
+                })
         })
         .collect();
-    items.extend(
-        f.occurrences
-            .iter()
-            .filter(|o| top.contains(o.component.as_str()) || o.kind != OccurrenceKind::Event)
-            .filter_map(occurrence_item),
-    );
-    sort_dedup(items)
+    let routine = routine_reasons(scene);
+    let mut omitted = 0;
+    for o in &f.occurrences {
+        if o.kind == OccurrenceKind::Event && routine.contains(o.reason.as_str()) {
+            omitted += 1;
+            continue;
+        }
+        if top.contains(o.component.as_str()) || o.kind != OccurrenceKind::Event {
+            items.extend(occurrence_item(o));
+        }
+    }
+    (sort_dedup(items), omitted)
+}
+
+/// Event reasons seen only as Normal and not scaling: the lifecycle noise of every rollout.
+fn routine_reasons(scene: &Scene) -> BTreeSet<&str> {
+    let warned: BTreeSet<&str> = scene
+        .events
+        .iter()
+        .filter(|g| g.event_type == "Warning")
+        .map(|g| g.reason.as_str())
+        .collect();
+    scene
+        .events
+        .iter()
+        .map(|g| g.reason.as_str())
+        .filter(|r| !warned.contains(r) && !SCALING_REASONS.contains(r))
+        .collect()
 }
 
 fn occurrence_item(o: &Occurrence) -> Option<TimelineItem> {
@@ -1527,7 +1560,7 @@ fn sort_dedup(mut items: Vec<TimelineItem>) -> Vec<TimelineItem> {
 fn shape_investigation(
     scene: &Scene,
     target: &Target,
-    f: Findings,
+    mut f: Findings,
     budget: &Budget,
 ) -> Reply<InvestigateOutput> {
     let all: Vec<HypothesisOut> = f
@@ -1537,7 +1570,12 @@ fn shape_investigation(
         .collect();
     let total_h = all.len();
     let (hypotheses, dropped_h) = budget.take(all, 0.5);
-    let full_timeline = investigation_timeline(&f);
+    let (full_timeline, routine_omitted) = investigation_timeline(scene, &f);
+    if routine_omitted > 0 {
+        f.notes.push(format!(
+            "{routine_omitted} routine Normal events (Scheduled, Pulled, Started...) are left out of the timeline"
+        ));
+    }
     let total_t = full_timeline.len();
     let (timeline, dropped_t) = budget.take(full_timeline, 0.25);
     let truncated = (dropped_h + dropped_t > 0).then(|| Truncation {

@@ -121,3 +121,25 @@ async def test_out_of_range_argument(open_session, transport):
             await expect_clear_error(
                 session, "k8s_list_resources", {"kind": "Pod", "limit": -5}, "limit"
             )
+
+
+async def test_investigate_reports_progress(open_session, transport):
+    """A call that carries a progressToken gets ordered notifications/progress before its result."""
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    with anyio.fail_after(TEST_TIMEOUT):
+        async with open_session(transport) as session:
+            result = await session.call_tool(
+                "incident_investigate",
+                {"target": "Deployment/checkout", "namespace": "shop"},
+                progress_callback=on_progress,
+            )
+    assert not result.is_error, f"incident_investigate failed: {result.content!r}"
+    assert len(seen) >= 3, f"progress notifications: {seen!r}"
+    steps = [p for p, _, _ in seen]
+    assert steps == sorted(steps), f"progress went backwards: {seen!r}"
+    assert all(total == 4 for _, total, _ in seen), seen
+    assert all(message for _, _, message in seen), seen

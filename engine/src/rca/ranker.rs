@@ -486,15 +486,37 @@ fn metric_evidence(component: &str, signals: &[SignalScore]) -> Vec<Evidence> {
             value: Some(s.peak.1),
             baseline: Some(s.baseline),
             text: format!(
-                "{} {} to {:.4} (baseline median {:.4}, robust z {:.1})",
+                "{} {} to {} (baseline median {}, {})",
                 s.metric,
                 if s.z_peak >= 0.0 { "rose" } else { "fell" },
-                s.peak.1,
-                s.baseline,
-                s.z_peak
+                readable(s.peak.1),
+                readable(s.baseline),
+                z_text(s.z_peak)
             ),
         })
         .collect()
+}
+
+/// A value with as many digits as a reader needs: `0.7364`, `53.94`, `1.718e10`.
+fn readable(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e6).contains(&a) {
+        format!("{v:.3e}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// A robust z for people: past a few hundred the baseline was flat and the number means only
+/// "far outside it".
+fn z_text(z: f64) -> String {
+    if z.abs() > 1000.0 {
+        "far outside a flat baseline".to_string()
+    } else {
+        format!("robust z {z:.1}")
+    }
 }
 
 fn timeline(hypotheses: &[Hypothesis]) -> Vec<TimelineEntry> {
