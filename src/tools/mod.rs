@@ -6,17 +6,14 @@
 //! what all tools share: argument parsing with errors that name the field, the `response_bytes`
 //! budget, redaction, the per-call timeout and cancellation.
 
-pub mod alarms;
 pub mod cost;
 pub mod cost_trend;
-pub mod cost_workload;
 pub mod diagnose;
 pub mod eks;
 pub mod incident;
 pub mod insight;
 pub mod k8s;
 pub mod metrics;
-pub mod nodes;
 pub mod params;
 pub mod progress;
 pub mod rollout;
@@ -158,10 +155,8 @@ impl Registry {
         tools.extend(k8s::tools());
         tools.extend(eks::tools());
         tools.extend(rollout::tools());
-        tools.extend(nodes::tools());
         tools.extend(metrics::tools());
         tools.extend(workload::tools());
-        tools.extend(alarms::tools());
         tools.extend(cost::tools());
         tools.extend(incident::tools());
         tools.extend(diagnose::tools());
