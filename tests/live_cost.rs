@@ -420,3 +420,90 @@ async fn live_anomalies(moto_url: &str, gateway: &AwsGateway, env: &[(&'static s
     );
     assert_eq!(a.data["engine"][0]["service"], "EC2");
 }
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+#[tokio::test]
+async fn snapshot_workload_cost_adds_up() {
+    let ctx = bundle("checkout-oom");
+    let a = call(
+        &ctx,
+        "cost_workload",
+        json!({"label": "app.kubernetes.io/name", "top": 50}),
+    )
+    .await;
+    assert!(!a.is_error, "{}", a.text);
+    let d = &a.data;
+    assert_eq!(d["hours"], json!(24.0));
+    // $0.10 an hour for 24 hours.
+    assert!((num(&d["control_plane_cost"]) - 2.4).abs() < 1e-9);
+    // Three m6i.xlarge on-demand at the bundle's $0.2141/h for the whole day, plus the Spot
+    // m6a.xlarge at $0.0694/h for the hours since it joined.
+    let spot = d["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["capacity_type"] == "SPOT")
+        .unwrap();
+    assert_eq!(spot["hourly_price"], json!(0.0694));
+    let expected_nodes = 3.0 * 0.2141 * 24.0 + num(&spot["cost"]);
+    assert!((num(&d["nodes_cost"]) - expected_nodes).abs() < 1e-9);
+    assert!(num(&spot["cost"]) > 0.0 && num(&spot["cost"]) <= 0.0694 * 24.0 + 1e-9);
+    // Every dollar is charged once: namespaces plus idle make the node cost.
+    let charged: f64 = d["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| num(&n["cost"]))
+        .sum();
+    assert!((charged + num(&d["idle_cost"]) - num(&d["nodes_cost"])).abs() < 1e-6);
+    let by_label: f64 = d["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| num(&n["cost"]))
+        .sum();
+    assert!((by_label - charged).abs() < 1e-6);
+    assert!((num(&d["total"]) - num(&d["nodes_cost"]) - 2.4).abs() < 1e-9);
+    assert_eq!(d["namespaces"][0]["name"], "shop");
+    assert!(
+        d["usage"]
+            .as_str()
+            .unwrap()
+            .starts_with("max(request, usage)")
+    );
+    assert!((0.0..1.0).contains(&num(&d["idle_share"])));
+    assert!(
+        d["workloads"]
+            .to_string()
+            .contains("shop/Deployment/checkout")
+    );
+    // One namespace only: the same node and idle cost, fewer rows.
+    let a = call(&ctx, "cost_workload", json!({"namespace": "kube-system"})).await;
+    assert!(!a.is_error, "{}", a.text);
+    assert_eq!(a.data["namespaces"].as_array().unwrap().len(), 1);
+    assert!((num(&a.data["nodes_cost"]) - expected_nodes).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn workload_cost_bad_input() {
+    let ctx = bundle("checkout-oom");
+    for (args, field) in [
+        (json!({"spot_discount": 1.5}), "`spot_discount`"),
+        (
+            json!({"cpu_to_memory_price_ratio": -1}),
+            "`cpu_to_memory_price_ratio`",
+        ),
+        (
+            json!({"control_plane_hourly": "ten"}),
+            "control_plane_hourly",
+        ),
+        (json!({"since": "2h", "until": "2020-13-01"}), "`until`"),
+        (json!({"cluster": "nope"}), "nope"),
+    ] {
+        let a = call(&ctx, "cost_workload", args.clone()).await;
+        assert!(a.is_error && a.text.contains(field), "{args}: {}", a.text);
+    }
+}

@@ -18,6 +18,7 @@ pub mod cost;
 pub mod eks;
 pub mod kinds;
 pub mod kube;
+pub mod pricing;
 pub mod prometheus;
 pub mod selector;
 pub mod snapshot;
@@ -300,6 +301,15 @@ impl Sources {
         }
         let config = self.aws.get(target).await?;
         Ok(Arc::new(cost::LiveCost::new(&config)))
+    }
+
+    /// Instance prices: the Price List API live, `cost/node_prices.json` from a bundle.
+    pub async fn pricing(&self, target: &AwsTarget) -> ToolResult<Arc<dyn pricing::PricingSource>> {
+        if let Some(bundle) = &self.snapshot {
+            return Ok(bundle.clone());
+        }
+        let config = self.aws.get(target).await?;
+        Ok(Arc::new(pricing::LivePricing::new(&config)))
     }
 
     /// Cost Explorer beyond GetCostAndUsage (comparisons, forecast, anomalies); `None` in

@@ -24,6 +24,7 @@ pub fn tools() -> Vec<ToolDef> {
         cost_breakdown,
     )];
     tools.extend(super::cost_trend::tools());
+    tools.extend(super::cost_workload::tools());
     tools
 }
 
