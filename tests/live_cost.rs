@@ -507,3 +507,87 @@ async fn workload_cost_bad_input() {
         assert!(a.is_error && a.text.contains(field), "{args}: {}", a.text);
     }
 }
+
+#[tokio::test]
+async fn snapshot_rightsizing_flags_checkout_and_idle_daemons() {
+    let ctx = bundle("checkout-oom");
+    let a = call(
+        &ctx,
+        "cost_rightsizing",
+        json!({"top": 50, "headroom": 0.25}),
+    )
+    .await;
+    assert!(!a.is_error, "{}", a.text);
+    let workloads = a.data["workloads"].as_array().unwrap();
+    let find = |name: &str| {
+        workloads
+            .iter()
+            .find(|w| w["workload"] == name)
+            .unwrap_or_else(|| panic!("{name} in {}", a.text))
+    };
+    // The leaking checkout pods run at their memory limit: the one finding that matters.
+    let checkout = find("shop/Deployment/checkout");
+    assert_eq!(checkout["verdict"], "near memory limit");
+    assert!(num(&checkout["memory"]["p99"]) >= 0.9 * num(&checkout["memory"]["limit"]));
+    // Recommendations are the percentile plus 25 %: CPU from p95, memory from p99.
+    for w in workloads {
+        let cpu = num(&w["cpu"]["p95"]) * 1.25;
+        let mem = num(&w["memory"]["p99"]) * 1.25;
+        assert!(
+            (num(&w["cpu"]["recommended"]) - cpu.max(0.01)).abs() < 1e-9,
+            "{w}"
+        );
+        assert!(
+            (num(&w["memory"]["recommended"]) - mem.max(32.0 * 1048576.0)).abs() < 1e-3,
+            "{w}"
+        );
+    }
+    // The CloudWatch agent asks for 250m and uses a few dozen millicores.
+    let agent = find("amazon-cloudwatch/DaemonSet/cloudwatch-agent");
+    assert_eq!(agent["verdict"], "over-provisioned");
+    assert!(num(&agent["monthly_saving"]) > 0.0);
+    let positive: f64 = workloads
+        .iter()
+        .map(|w| num(&w["monthly_saving"]).max(0.0))
+        .sum();
+    assert!((num(&a.data["total_monthly_saving"]) - positive).abs() < 1e-9);
+    // Node groups: the general group runs postgres (a StatefulSet), so it stays on-demand;
+    // both run x86 families that have Graviton counterparts.
+    let groups = a.data["node_groups"].as_array().unwrap();
+    let general = groups
+        .iter()
+        .find(|g| g["nodegroup"] == "shop-general")
+        .unwrap();
+    assert_eq!(general["spot_candidate"], false);
+    assert_eq!(general["graviton_candidate"], true);
+    assert!((num(&general["monthly_cost"]) - 3.0 * 0.2141 * 730.0).abs() < 1e-6);
+    assert!(general["notes"].to_string().contains("keep on-demand"));
+    let spot = groups
+        .iter()
+        .find(|g| g["nodegroup"] == "shop-spot")
+        .unwrap();
+    assert_eq!(spot["capacity_type"], "SPOT");
+    assert!(spot["spot_monthly_saving"].is_null());
+    // One namespace, and bad input.
+    let a = call(
+        &ctx,
+        "cost_rightsizing",
+        json!({"namespace": "kube-system"}),
+    )
+    .await;
+    assert!(
+        a.data["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["workload"].as_str().unwrap().starts_with("kube-system/"))
+    );
+    for (args, field) in [
+        (json!({"headroom": 5}), "`headroom`"),
+        (json!({"spot_discount": -0.1}), "`spot_discount`"),
+        (json!({"top": 0}), "`top`"),
+    ] {
+        let a = call(&ctx, "cost_rightsizing", args.clone()).await;
+        assert!(a.is_error && a.text.contains(field), "{args}: {}", a.text);
+    }
+}

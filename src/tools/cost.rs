@@ -25,6 +25,7 @@ pub fn tools() -> Vec<ToolDef> {
     )];
     tools.extend(super::cost_trend::tools());
     tools.extend(super::cost_workload::tools());
+    tools.extend(super::cost_rightsizing::tools());
     tools
 }
 

@@ -431,7 +431,7 @@ async fn cost_workload(
     })
 }
 
-async fn price_nodes(ctx: &Context, aws: &AwsArgs, nodes: &[NodeInfo]) -> ToolResult<NodePrices> {
+pub async fn price_nodes(ctx: &Context, aws: &AwsArgs, nodes: &[NodeInfo]) -> ToolResult<NodePrices> {
     let mut types: Vec<String> = nodes.iter().map(|n| n.instance_type.clone()).collect();
     types.sort();
     types.dedup();

@@ -8,6 +8,7 @@
 
 pub mod cost;
 pub mod cost_trend;
+pub mod cost_rightsizing;
 pub mod cost_workload;
 pub mod diagnose;
 pub mod eks;
