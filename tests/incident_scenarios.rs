@@ -237,3 +237,34 @@ async fn correlate_needs_a_symptom() {
     assert!(answer.is_error);
     assert!(answer.text.contains("signal"), "{}", answer.text);
 }
+
+#[tokio::test]
+async fn dependency_graph_comes_from_the_best_source() {
+    let ctx = snapshot("checkout-oom");
+    let args = json!({"target": "Service/frontend", "namespace": "shop"});
+    let guessed = call(&ctx, "incident_investigate", args).await;
+    assert!(!guessed.is_error, "{}", guessed.text);
+    let hood = &guessed.data["neighbourhood"];
+    // No X-Ray copy and no mesh metrics in this bundle: edges come from pod env.
+    assert_eq!(hood["graph_source"], "env", "{hood}");
+    let edges = hood["dependencies"].as_array().unwrap();
+    assert!(
+        edges.contains(&json!({"caller": "frontend", "callee": "checkout"})),
+        "{hood}"
+    );
+    // Caller edges win, and Service names map onto the workloads they select.
+    let given = call(
+        &ctx,
+        "incident_investigate",
+        json!({"target": "Service/frontend", "namespace": "shop",
+               "dependencies": [{"caller": "frontend", "callee": "cart"}]}),
+    )
+    .await;
+    let hood = &given.data["neighbourhood"];
+    assert_eq!(hood["graph_source"], "given", "{hood}");
+    assert_eq!(
+        hood["dependencies"],
+        json!([{"caller": "frontend", "callee": "cart"}])
+    );
+    assert_eq!(given.data["hypotheses"][0]["component"], "checkout");
+}

@@ -21,6 +21,7 @@ pub mod kube;
 pub mod pricing;
 pub mod prometheus;
 pub mod selector;
+pub mod service_graph;
 pub mod snapshot;
 
 use std::sync::Arc;
@@ -320,6 +321,18 @@ impl Sources {
         }
         let config = self.aws.get(target).await?;
         Ok(Some(cost::LiveCost::new(&config)))
+    }
+
+    /// X-Ray's service graph, or the bundle's copy of it.
+    pub async fn trace_graph(
+        &self,
+        target: &AwsTarget,
+    ) -> ToolResult<Arc<dyn service_graph::TraceGraphSource>> {
+        if let Some(bundle) = &self.snapshot {
+            return Ok(bundle.clone());
+        }
+        let config = self.aws.get(target).await?;
+        Ok(Arc::new(service_graph::LiveXray::new(&config)))
     }
 
     pub async fn eks(&self, target: &AwsTarget) -> ToolResult<Arc<dyn EksSource>> {

@@ -31,6 +31,7 @@ use super::progress;
 use super::{Context, READ, Reply, ToolDef};
 use crate::error::{ToolError, ToolResult};
 use crate::output::{Budget, Truncation};
+use crate::sources::service_graph::{ServiceEdge, mesh_edges};
 use crate::sources::{AwsTarget, ClusterSource, LogRequest, MetricsSource, PromQuery};
 use crate::time::{Window, parse_duration, resolve_window};
 
@@ -817,6 +818,51 @@ async fn feed_pod_logs(scene: &Scene, pod: &Value, miner: &mut TemplateMiner) {
 
 // ---------------------------------------------------------------- dependencies
 
+/// The dependency graph from the best source that has one: the caller's edges, X-Ray's service
+/// graph, service-mesh request metrics, then a guess from pod env. Names are mapped onto
+/// components (a Service's name onto the workload it selects).
+async fn dependency_graph(
+    ctx: &Context,
+    scene: &Scene,
+    services: &BTreeMap<String, String>,
+    given: Option<Vec<Edge>>,
+) -> (Vec<Edge>, &'static str) {
+    let component = |name: String| services.get(&name).cloned().unwrap_or(name);
+    let mapped = |edges: Vec<(String, String)>| -> Vec<Edge> {
+        let set: BTreeSet<Edge> = edges
+            .into_iter()
+            .map(|(caller, callee)| Edge {
+                caller: component(caller),
+                callee: component(callee),
+            })
+            .filter(|e| e.caller != e.callee)
+            .collect();
+        set.into_iter().collect()
+    };
+    if let Some(edges) = given {
+        return (
+            mapped(edges.into_iter().map(|e| (e.caller, e.callee)).collect()),
+            "given",
+        );
+    }
+    let pairs = |edges: Vec<ServiceEdge>| -> Vec<(String, String)> {
+        edges.into_iter().map(|e| (e.caller, e.callee)).collect()
+    };
+    if let Ok(xray) = ctx.sources.trace_graph(&AwsTarget::default()).await
+        && let Ok(edges) = xray.service_edges(scene.window).await
+        && !edges.is_empty()
+    {
+        return (mapped(pairs(edges)), "xray");
+    }
+    if let Ok(metrics) = ctx.sources.metrics(&AwsTarget::default()).await {
+        let edges = mesh_edges(metrics.as_ref(), scene.window).await;
+        if !edges.is_empty() {
+            return (mapped(pairs(edges)), "mesh");
+        }
+    }
+    (guess_dependencies(scene, services), "env")
+}
+
 /// Caller -> callee edges guessed from pod env: a value naming a Service as a host
 /// (`http://cart:8080`, `cart.shop.svc`) or a name like `CART_URL` / `CART_HOST`.
 fn guess_dependencies(scene: &Scene, services: &BTreeMap<String, String>) -> Vec<Edge> {
@@ -1192,6 +1238,8 @@ pub struct Neighbourhood {
     pub services: Vec<String>,
     pub components: Vec<String>,
     pub dependencies: Vec<Edge>,
+    /// Where the edges came from: given, xray, mesh or env (guessed from pod env).
+    pub graph_source: String,
     /// ReplicaSets created in the window and the target's latest two.
     pub deployed: Vec<Revision>,
 }
@@ -1264,16 +1312,7 @@ async fn find_causes(
     let series = signals_or_note(ctx, scene, &nodes, &mut notes).await;
     progress::report(3, 4, "ranking candidate causes");
     let candidates = component_series(&series, &services);
-    let graph: Vec<Edge> = match dependencies {
-        Some(edges) => edges
-            .into_iter()
-            .map(|e| Edge {
-                caller: services.get(&e.caller).cloned().unwrap_or(e.caller),
-                callee: services.get(&e.callee).cloned().unwrap_or(e.callee),
-            })
-            .collect(),
-        None => guess_dependencies(scene, &services),
-    };
+    let (graph, graph_source) = dependency_graph(ctx, scene, &services, dependencies).await;
     let revs = revisions(scene, &target.component);
     let changes = config_changes(scene);
     let mut occurrences = event_occurrences(scene);
@@ -1328,6 +1367,7 @@ async fn find_causes(
         services: target.services.clone(),
         components: input.candidates.keys().cloned().collect(),
         dependencies: graph,
+        graph_source: graph_source.to_string(),
         deployed: revs,
     };
     Ok(Findings {

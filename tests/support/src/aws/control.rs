@@ -35,10 +35,13 @@ pub enum SeedKind {
     /// A DescribeAlarmHistory response in JSON 1.0 form: `{"AlarmHistoryItems": [...]}`, with
     /// `Timestamp` as epoch seconds or RFC 3339.
     AlarmHistory,
+    /// A GetServiceGraph response: `{"Services": [Service...]}`, each with `Name`,
+    /// `ReferenceId` and `Edges[].ReferenceId`.
+    ServiceGraph,
 }
 
 impl SeedKind {
-    pub const ALL: [SeedKind; 8] = [
+    pub const ALL: [SeedKind; 9] = [
         Self::Addons,
         Self::Insights,
         Self::Forecast,
@@ -47,6 +50,7 @@ impl SeedKind {
         Self::Drivers,
         Self::Pricing,
         Self::AlarmHistory,
+        Self::ServiceGraph,
     ];
 
     /// The `<kind>` in `/_gateway/seed/<kind>`.
@@ -60,6 +64,7 @@ impl SeedKind {
             Self::Drivers => "drivers",
             Self::Pricing => "pricing",
             Self::AlarmHistory => "alarm_history",
+            Self::ServiceGraph => "service_graph",
         }
     }
 

@@ -18,7 +18,7 @@ use super::control::{self, Fault, RequestRecord, Route, SeedKind};
 use super::errors::{access_denied, render};
 use super::route::{Call, Protocol, classify};
 use super::state::State;
-use super::{GatewayError, cloudwatch, cost, eks, pricing, proxy};
+use super::{GatewayError, cloudwatch, cost, eks, pricing, proxy, xray};
 
 /// Request bodies above this are refused; the largest real call (PutMetricData) is 1 MB.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -103,6 +103,12 @@ async fn dispatch(app: &App, call: &Call) -> (Response, Route) {
             let result = with_json_input(call, |input| cost::answer(&app.lock().seeds, op, input));
             (result, Route::StandIn)
         }
+        ("xray", Protocol::RestJson) if op == "GetServiceGraph" => {
+            let result = with_json_input(call, |input| {
+                xray::service_graph(app.lock().seeds.service_graph.as_ref(), input)
+            });
+            (result, Route::StandIn)
+        }
         ("pricing", Protocol::AwsJson11) if op == "GetProducts" => {
             let result = with_json_input(call, |input| {
                 pricing::get_products(&app.lock().seeds.products, input)
@@ -135,9 +141,13 @@ fn with_json_input(
         Ok(value) => {
             let mut response =
                 Response::new(Body::from(serde_json::to_vec(&value).unwrap_or_default()));
+            let content_type = match call.protocol {
+                Protocol::RestJson => "application/json",
+                _ => "application/x-amz-json-1.1",
+            };
             response.headers_mut().insert(
                 http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/x-amz-json-1.1"),
+                http::HeaderValue::from_static(content_type),
             );
             response
         }

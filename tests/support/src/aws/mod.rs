@@ -6,7 +6,7 @@
 //!   `cloudwatch`);
 //! - serves, from seeded state, the operations moto lacks: EKS add-ons and insights, Cost Explorer
 //!   forecasts, anomalies and comparisons, the Pricing API and CloudWatch alarm history; and
-//!   CloudWatch percentile statistics from the metric data it bridged;
+//!   CloudWatch percentile statistics from the metric data it bridged; and X-Ray service graphs;
 //! - forwards everything else to moto unchanged, SigV4 `Authorization` header included, because
 //!   moto routes on its credential scope;
 //! - answers a control plane under `/_gateway/` (reset, seed, fault injection, request log).
@@ -29,6 +29,7 @@ mod pricing;
 mod proxy;
 mod route;
 mod state;
+mod xray;
 
 pub use control::{Fault, FaultAction, RequestRecord, Route, SeedKind};
 pub use gateway::{AwsGateway, serve};

@@ -159,6 +159,18 @@ fn operation_of(call: &Call) -> (Protocol, String, &'static str) {
     if let Some(action) = query_action(call) {
         return (Protocol::Query, action, "");
     }
+    if call.service == "xray" {
+        // X-Ray is REST JSON: the operation is the path (`POST /ServiceGraph`).
+        let op = match path.trim_end_matches('/') {
+            "/ServiceGraph" => "GetServiceGraph",
+            "/TraceGraph" => "GetTraceGraph",
+            "/TraceSummaries" => "GetTraceSummaries",
+            "/Traces" => "BatchGetTraces",
+            "/TraceSegments" => "PutTraceSegments",
+            _ => "",
+        };
+        return (Protocol::RestJson, op.to_owned(), "");
+    }
     if call.service == "eks" {
         return (
             Protocol::RestJson,

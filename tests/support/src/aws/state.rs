@@ -35,6 +35,8 @@ pub struct Seeds {
     pub products: Vec<Value>,
     /// CloudWatch `AlarmHistoryItem` objects in JSON 1.0 form.
     pub alarm_history: Vec<Value>,
+    /// A GetServiceGraph response body (`{"Services": [...]}`).
+    pub service_graph: Option<Value>,
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +104,10 @@ impl State {
             SeedKind::Drivers => s.drivers = Some(with_list(body, "CostComparisonDrivers")?),
             SeedKind::Pricing => s.products = price_list(&body)?,
             SeedKind::AlarmHistory => s.alarm_history = alarm_history(&body)?,
+            SeedKind::ServiceGraph => {
+                objects_with(&body, "Services", &["Name"])?;
+                s.service_graph = Some(body);
+            }
         }
         Ok(())
     }
