@@ -10,6 +10,7 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use eks_ops_mcp::config::{GlobalArgs, Settings};
 use eks_ops_mcp::tools::Context;
 use eks_ops_testbed::aws::{AwsGateway, Fault, MotoServer, SeedKind};
+use eks_ops_testbed::kube::KubeStandin;
 use serde_json::{Value, json};
 
 mod common;
@@ -590,4 +591,101 @@ async fn snapshot_rightsizing_flags_checkout_and_idle_daemons() {
         let a = call(&ctx, "cost_rightsizing", args.clone()).await;
         assert!(a.is_error && a.text.contains(field), "{args}: {}", a.text);
     }
+}
+
+/// A Pricing API product document as GetProducts returns it (the stand-in serialises it).
+fn ec2_product(sku: &str, instance_type: &str, os: &str, usd: &str) -> Value {
+    json!({"serviceCode": "AmazonEC2", "product": {"sku": sku, "productFamily": "Compute Instance",
+        "attributes": {"instanceType": instance_type, "regionCode": "eu-west-1", "operatingSystem": os,
+            "tenancy": "Shared", "preInstalledSw": "NA", "capacitystatus": "Used"}},
+        "terms": {"OnDemand": {format!("{sku}.JRTCKXETXF"): {"priceDimensions": {
+            format!("{sku}.JRTCKXETXF.6YS6EN2CT7"): {"unit": "Hrs", "pricePerUnit": {"USD": usd}}}}}}})
+}
+
+/// cost_workload and cost_rightsizing live: the checkout-oom cluster served by the Kubernetes
+/// API stand-in, node prices from the Pricing API stand-in behind the gateway, and no usage
+/// metrics (moto's CloudWatch holds none), so allocation falls back to requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_workload_cost_against_kube_and_pricing_stand_ins() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/snapshots/checkout-oom");
+    let kube = KubeStandin::builder(dir).spawn().await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = tmp.path().join("kubeconfig");
+    kube.write_kubeconfig(&kubeconfig, &["shop-prod"]).unwrap();
+    let moto =
+        MotoServer::spawn(MotoServer::locate().expect("moto_server (tests/run.sh installs it)"))
+            .await
+            .expect("moto starts");
+    let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+    gateway
+        .seed(
+            SeedKind::Pricing,
+            &json!({"PriceList": [
+                ec2_product("A", "m6i.xlarge", "Linux", "0.2140000000"),
+                ec2_product("B", "m6i.xlarge", "Windows", "0.3980000000"),
+                ec2_product("C", "m6a.xlarge", "Linux", "0.1920000000")]}),
+        )
+        .await
+        .unwrap();
+    let env = aws_env(&gateway.url());
+    let kc = kubeconfig.display().to_string();
+    let global = ["--kubeconfig", kc.as_str(), "--context", "shop-prod"];
+    let window =
+        json!({"since": "24h", "until": "2026-11-20T14:30:00Z", "spot_discount": 0.6, "top": 50});
+    let a = call_cli(&global, &env, "cost_workload", window.clone()).await;
+    assert!(!a.is_error, "{}", a.text);
+    let d = &a.data;
+    assert!(
+        d["usage"].as_str().unwrap().starts_with("requests only"),
+        "{}",
+        d["usage"]
+    );
+    assert!(d["pricing"].as_str().unwrap().contains("Price List API"));
+    // Linux prices (not the Windows decoy); the Spot node at 60 % off $0.192.
+    let spot = d["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["capacity_type"] == "SPOT")
+        .unwrap();
+    assert!((num(&spot["hourly_price"]) - 0.192 * 0.4).abs() < 1e-12);
+    let on_demand: f64 = d["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["capacity_type"] == "ON_DEMAND")
+        .map(|n| num(&n["cost"]))
+        .sum();
+    assert!((on_demand - 3.0 * 0.214 * 24.0).abs() < 1e-9, "{on_demand}");
+    assert!(d["efficiency"].is_null());
+    let charged: f64 = d["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| num(&n["cost"]))
+        .sum();
+    assert!((charged + num(&d["idle_cost"]) - num(&d["nodes_cost"])).abs() < 1e-6);
+    // The same cluster from the snapshot, requests and usage: more is charged, less idle.
+    let snap = call(&bundle("checkout-oom"), "cost_workload", window.clone()).await;
+    assert!(num(&snap.data["idle_cost"]) < num(&d["idle_cost"]) + 1e-9);
+    // Rightsizing needs usage, and says where it looked.
+    let a = call_cli(
+        &global,
+        &env,
+        "cost_rightsizing",
+        json!({"until": "2026-11-20T14:30:00Z"}),
+    )
+    .await;
+    assert!(a.is_error && a.text.contains("usage metrics"), "{}", a.text);
+    // AccessDenied on the Pricing API names the action.
+    gateway
+        .fault(&Fault::access_denied("pricing", "GetProducts"))
+        .await
+        .unwrap();
+    let a = call_cli(&global, &env, "cost_workload", window).await;
+    assert!(
+        a.is_error && a.text.contains("pricing:GetProducts"),
+        "{}",
+        a.text
+    );
 }
