@@ -689,3 +689,29 @@ async fn live_workload_cost_against_kube_and_pricing_stand_ins() {
         a.text
     );
 }
+
+#[tokio::test]
+async fn every_bundle_answers_every_cost_tool() {
+    for name in [
+        "checkout-oom",
+        "cni-ip-exhaustion",
+        "noisy-neighbour",
+        "missing-configmap-key",
+    ] {
+        let ctx = bundle(name);
+        for tool in [
+            "cost_compare",
+            "cost_forecast",
+            "cost_anomalies",
+            "cost_workload",
+            "cost_rightsizing",
+        ] {
+            let a = call(&ctx, tool, json!({})).await;
+            assert!(!a.is_error, "{name} {tool}: {}", a.text);
+            assert!(!a.text.is_empty() && a.data.is_object(), "{name} {tool}");
+        }
+        let a = call(&ctx, "cost_workload", json!({})).await;
+        assert!(num(&a.data["nodes_cost"]) > 0.0, "{name}: {}", a.text);
+        assert!(a.data["unpriced"].as_array().unwrap().is_empty(), "{name}");
+    }
+}

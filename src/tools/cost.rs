@@ -202,7 +202,10 @@ async fn cost_breakdown(
         group_by,
         filter: p.filter.clone(),
     };
-    let rows = source.cost_and_usage(&request).await?;
+    let rows = source
+        .cost_and_usage(&request)
+        .await
+        .map_err(|e| hourly_refused(e, &request.granularity))?;
     let unit = rows
         .first()
         .map(|r| r.unit.clone())
@@ -277,9 +280,45 @@ async fn cost_breakdown(
     })
 }
 
+/// Cost Explorer answers HOURLY on an account without hourly data with a ValidationException;
+/// that is the caller's choice of granularity, so it reads as an invalid argument.
+fn hourly_refused(err: ToolError, granularity: &str) -> ToolError {
+    match err {
+        ToolError::Backend { detail, .. }
+            if granularity == "HOURLY"
+                && detail.contains("ValidationException")
+                && detail.to_ascii_lowercase().contains("hourly") =>
+        {
+            ToolError::invalid(
+                "granularity",
+                format!(
+                    "this account has no hourly cost data (enable it in Cost Explorer preferences); use DAILY ({detail})"
+                ),
+            )
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hourly_on_an_account_without_it_names_granularity() {
+        let refused = || {
+            ToolError::backend(
+                "ce:GetCostAndUsage",
+                "ValidationException: Hourly granularity is not enabled for this account",
+            )
+        };
+        let e = hourly_refused(refused(), "HOURLY");
+        assert!(e.to_string().contains("`granularity`"), "{e}");
+        assert!(matches!(
+            hourly_refused(refused(), "DAILY"),
+            ToolError::Backend { .. }
+        ));
+    }
 
     #[test]
     fn group_keys() {

@@ -703,6 +703,16 @@ fn ms_day(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Two weeks of reference: every weekday twice, so weekend dips sit inside the spread rather
+/// than outside it (one week would make each weekend look new).
+const SHIFT_BASELINE_DAYS: usize = 14;
+/// Robust sigmas for an unusual day: 3 flags ordinary month-end and holiday wobble, 5 misses a
+/// service that grows by half.
+const SHIFT_SIGMAS: f64 = 4.0;
+/// Scale floor as a share of the median: billing rounds and spreads usage by a few percent a
+/// day, so a flat service would otherwise flag cent-sized moves.
+const SHIFT_MIN_REL: f64 = 0.03;
+
 /// The streaming detector once it has warmed up (about 100 days); before that, the robust
 /// step detector made for short daily series.
 fn service_anomalies(series: &Series) -> Vec<EngineCostAnomaly> {
@@ -742,19 +752,24 @@ fn service_anomalies(series: &Series) -> Vec<EngineCostAnomaly> {
             .collect(),
         _ => {
             let at = |i: usize| series.timestamps.get(i).copied().unwrap_or(0);
-            shift::shifts(&series.values, 14, 4.0, 0.03)
-                .into_iter()
-                .map(|s| {
-                    one(
-                        "daily-step",
-                        at(s.start),
-                        at(s.end),
-                        s.magnitude,
-                        s.expected,
-                        s.sigmas.abs(),
-                    )
-                })
-                .collect()
+            shift::shifts(
+                &series.values,
+                SHIFT_BASELINE_DAYS,
+                SHIFT_SIGMAS,
+                SHIFT_MIN_REL,
+            )
+            .into_iter()
+            .map(|s| {
+                one(
+                    "daily-step",
+                    at(s.start),
+                    at(s.end),
+                    s.magnitude,
+                    s.expected,
+                    s.sigmas.abs(),
+                )
+            })
+            .collect()
         }
     }
 }
