@@ -161,3 +161,88 @@ async fn rollout_history_is_the_same_live_and_from_the_snapshot() {
     .await;
     assert!(missing.is_error, "{}", missing.text);
 }
+
+#[tokio::test]
+async fn node_status_is_the_same_live_and_from_the_snapshot() {
+    let standin = KubeStandin::builder(fixture()).spawn().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let live = live(&standin, &dir);
+    let snap = snapshot(&fixture());
+    let node = "ip-10-0-3-67.eu-west-1.compute.internal";
+    for args in [
+        json!({}),
+        json!({"node": node}),
+        json!({"label_selector": "eks.amazonaws.com/nodegroup=general"}),
+    ] {
+        let a = call(&live, "k8s_node_status", args.clone()).await;
+        let b = call(&snap, "k8s_node_status", args.clone()).await;
+        assert!(!a.is_error, "live {args}: {}", a.text);
+        assert!(!b.is_error, "snapshot {args}: {}", b.text);
+        let strip = |v: &Value| {
+            let mut v = v.clone();
+            for n in v.as_array_mut().unwrap() {
+                n.as_object_mut().unwrap().remove("age");
+            }
+            v
+        };
+        assert_eq!(strip(&a.data["nodes"]), strip(&b.data["nodes"]), "{args}");
+    }
+    let all = call(&live, "k8s_node_status", json!({})).await;
+    assert_eq!(all.data["total"], 3, "{}", all.text);
+    let one = call(&live, "k8s_node_status", json!({"node": node})).await;
+    let row = &one.data["nodes"][0];
+    assert_eq!(row["group"], "nodepool/batch", "{}", one.text);
+    assert_eq!(row["capacity_type"], "SPOT");
+    assert_eq!(row["taints"][0], "workload=batch:NoSchedule");
+    assert_eq!(row["cpu"]["allocatable"], 7.91);
+    assert_eq!(row["pods"]["allocatable"], 58.0);
+    // Pods count those bound there that have not finished, as the scheduler counts them.
+    let pods = call(
+        &live,
+        "k8s_list_resources",
+        json!({"kind": "pods", "field_selector": format!("spec.nodeName={node},status.phase!=Succeeded,status.phase!=Failed")}),
+    )
+    .await;
+    assert_eq!(
+        row["pods"]["requested"].as_f64().unwrap() as u64,
+        pods.data["total"].as_u64().unwrap(),
+        "{}",
+        pods.text
+    );
+    // The single-node call asked the API server for that node's pods only.
+    assert!(
+        standin
+            .requests()
+            .iter()
+            .any(|r| r.path.contains("/api/v1/pods")
+                && r.path.contains("fieldSelector=spec.nodeName")),
+        "{:?}",
+        standin.requests()
+    );
+    let missing = call(&live, "k8s_node_status", json!({"node": "nope"})).await;
+    assert!(missing.is_error, "{}", missing.text);
+}
+
+#[tokio::test]
+async fn node_status_on_the_bundled_incident_shows_the_crashing_pods() {
+    let a = call(&builtin(), "k8s_node_status", json!({})).await;
+    assert!(!a.is_error, "{}", a.text);
+    let nodes = a.data["nodes"].as_array().unwrap();
+    assert!(!nodes.is_empty());
+    let problem_pods: Vec<String> = nodes
+        .iter()
+        .flat_map(|n| strings(&n["problem_pods"]))
+        .collect();
+    assert!(
+        problem_pods.iter().any(|p| p.starts_with("shop/checkout-")),
+        "{}",
+        a.text
+    );
+    for n in nodes {
+        let cpu = n["cpu"]["requested"].as_f64().unwrap();
+        assert!(
+            cpu > 0.0 && cpu <= n["cpu"]["allocatable"].as_f64().unwrap() * 1.5,
+            "{n}"
+        );
+    }
+}

@@ -16,6 +16,7 @@ pub mod incident;
 pub mod insight;
 pub mod k8s;
 pub mod metrics;
+pub mod nodes;
 pub mod params;
 pub mod progress;
 pub mod rollout;
@@ -157,6 +158,7 @@ impl Registry {
         tools.extend(k8s::tools());
         tools.extend(eks::tools());
         tools.extend(rollout::tools());
+        tools.extend(nodes::tools());
         tools.extend(metrics::tools());
         tools.extend(workload::tools());
         tools.extend(cost::tools());
