@@ -10,6 +10,7 @@ pub mod anomaly;
 pub mod diagnose;
 pub mod forecast;
 pub mod logtemplate;
+pub mod math;
 pub mod nab;
 pub mod rca;
 pub mod series;

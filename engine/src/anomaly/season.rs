@@ -7,9 +7,9 @@
 //! median of the same phase in the last few seasons: robust to one anomalous day, which a
 //! mean or a Holt-Winters state would absorb.
 
+use crate::math::DAY_MS;
 use std::collections::VecDeque;
 
-const DAY_MS: f64 = 86_400_000.0;
 /// Most history kept, in samples; bounds memory and the cost of a check.
 const MAX_HISTORY: usize = 12_288;
 /// Autocorrelation needed to adopt a period.

@@ -14,11 +14,11 @@ pub mod capacity;
 pub mod holt_winters;
 mod nelder_mead;
 
+use crate::math::DAY_MS;
 use crate::series::{Series, quantile};
 use holt_winters::{FittedHoltWinters, HoltWinters, Params, Seasonality};
 use serde::{Deserialize, Serialize};
 
-const DAY_MS: f64 = 86_400_000.0;
 /// Autocorrelation a candidate period needs before it is used.
 const MIN_SEASON_ACF: f64 = 0.3;
 /// Seasons averaged by the seasonal-naive model in the blend: one anomalous week then moves

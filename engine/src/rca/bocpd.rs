@@ -10,6 +10,8 @@
 //! which underflow in 38+ dimensions), and run lengths more than e^-40 below the most likely one
 //! are pruned, which keeps the cost near-linear on long stationary stretches.
 
+use crate::math::ln_gamma;
+
 /// BOCPD parameters; the defaults are BARO's.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BocpdConfig {
@@ -108,33 +110,6 @@ fn rank_one_update(l: &mut [f64], v: &mut [f64], d: usize) {
             v[i] = c * v[i] - s * l[i * d + k];
         }
     }
-}
-
-/// ln Gamma(x) for x > 0 (Lanczos, g = 7, nine terms; ~1e-15 relative).
-pub fn ln_gamma(x: f64) -> f64 {
-    const G: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        let pi = std::f64::consts::PI;
-        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let t = x + 7.5;
-    let a = G
-        .iter()
-        .enumerate()
-        .skip(1)
-        .fold(G[0], |acc, (i, g)| acc + g / (x + i as f64));
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
 }
 
 /// Min-max scales each column; constant or all-missing columns become 0, gaps are forward-filled.
@@ -237,13 +212,6 @@ pub fn detect_change_row(columns: &[&[f64]], cfg: &BocpdConfig) -> Option<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ln_gamma_matches_factorials() {
-        assert!((ln_gamma(1.0)).abs() < 1e-12);
-        assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-12);
-        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-12);
-    }
 
     #[test]
     fn finds_a_joint_mean_shift() {
