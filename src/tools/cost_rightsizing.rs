@@ -34,17 +34,17 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RightsizingParams {
-    /// Cluster (kubeconfig context or EKS name); default the current one.
+    /// Cluster; default the current one.
     pub cluster: Option<String>,
-    /// Window start: a duration back from `until` or an instant; default 24h.
+    /// Window start: duration back from `until`, or instant; default 24h.
     pub since: Option<String>,
-    /// Window end (instant); default now.
+    /// Window end; default now.
     pub until: Option<String>,
     /// Only this namespace.
     pub namespace: Option<String>,
     /// Headroom over the usage percentile, 0-2 (default 0.2 = 20%).
     pub headroom: Option<f64>,
-    /// Spot discount off on-demand for Spot savings (0-0.95, default 0.65).
+    /// Spot discount for Spot savings (0-0.95, default 0.65).
     pub spot_discount: Option<f64>,
     /// Workloads listed (1-50, default 10).
     pub top: Option<u32>,

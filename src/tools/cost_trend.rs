@@ -27,7 +27,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "cost_compare",
             "Compare AWS cost between two periods",
-            "Cost of two periods side by side and the top drivers of the change by one key (SERVICE default, USAGE_TYPE, REGION, tag:KEY...), absolute and %. Uses GetCostAndUsageComparisons/GetCostComparisonDrivers where the account has them, else two GetCostAndUsage calls; says which.",
+            "Cost of two periods and the top drivers of the change by one key, absolute and %. Uses GetCostAndUsageComparisons/GetCostComparisonDrivers where the account has them, else two GetCostAndUsage calls; says which.",
             READ,
             cost_compare,
         ),
@@ -52,9 +52,9 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
-    /// First day, YYYY-MM-DD.
+    /// YYYY-MM-DD.
     pub start: String,
-    /// Day after the last, YYYY-MM-DD (exclusive).
+    /// YYYY-MM-DD, exclusive.
     pub end: String,
 }
 
@@ -65,7 +65,7 @@ pub struct CompareParams {
     pub baseline: Option<Period>,
     /// Later period; default the last 7 full days.
     pub comparison: Option<Period>,
-    /// Key to attribute the change to: SERVICE (default), USAGE_TYPE, LINKED_ACCOUNT, REGION, INSTANCE_TYPE, tag:KEY, cost_category:NAME.
+    /// SERVICE (default), USAGE_TYPE, LINKED_ACCOUNT, REGION, INSTANCE_TYPE, tag:KEY or cost_category:NAME.
     pub group_by: Option<String>,
     /// UnblendedCost (default), AmortizedCost or NetUnblendedCost.
     pub metric: Option<String>,

@@ -27,7 +27,7 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "cost_workload",
         "Cost per namespace and workload",
-        "Cluster cost for a window split OpenCost-style: each node's hourly price (on-demand from the Pricing API, Spot by discount) charged to pods by max(request, usage) of CPU and memory; the rest is idle. Top namespaces, workloads and label values, idle share, efficiency (usage/request), EKS control plane fee.",
+        "Cluster cost for a window, OpenCost-style: node hourly prices (Pricing API; Spot by discount) charged to pods by max(request, usage) of CPU and memory, the rest idle. Top namespaces, workloads, label values; idle share; efficiency (usage/request); control plane fee.",
         READ,
         cost_workload,
     )]
@@ -36,21 +36,21 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadCostParams {
-    /// Cluster (kubeconfig context or EKS name); default the current one.
+    /// Cluster; default the current one.
     pub cluster: Option<String>,
-    /// Window start: a duration back from `until` (24h) or an instant; default 24h.
+    /// Window start: duration back from `until`, or instant; default 24h.
     pub since: Option<String>,
-    /// Window end (instant); default now.
+    /// Window end; default now.
     pub until: Option<String>,
-    /// Only list this namespace (allocation still covers the whole cluster).
+    /// Only list this namespace.
     pub namespace: Option<String>,
-    /// Pod label key to total cost by, e.g. `team` or `app.kubernetes.io/name`.
+    /// Pod label key to total cost by.
     pub label: Option<String>,
-    /// Price of one vCPU over one GiB when splitting a node's price (default 7.46, OpenCost's).
+    /// vCPU price over GiB price when splitting a node (default 7.46).
     pub cpu_to_memory_price_ratio: Option<f64>,
-    /// Spot discount off on-demand when no Spot price is known (0-0.95, default 0.65).
+    /// Spot discount if no Spot price is known (0-0.95, default 0.65).
     pub spot_discount: Option<f64>,
-    /// EKS control plane USD per hour (default 0.10; 0.60 in extended support).
+    /// EKS control plane USD/h (default 0.10).
     pub control_plane_hourly: Option<f64>,
     /// Rows per list (1-50, default 10).
     pub top: Option<u32>,
@@ -431,7 +431,11 @@ async fn cost_workload(
     })
 }
 
-pub async fn price_nodes(ctx: &Context, aws: &AwsArgs, nodes: &[NodeInfo]) -> ToolResult<NodePrices> {
+pub async fn price_nodes(
+    ctx: &Context,
+    aws: &AwsArgs,
+    nodes: &[NodeInfo],
+) -> ToolResult<NodePrices> {
     let mut types: Vec<String> = nodes.iter().map(|n| n.instance_type.clone()).collect();
     types.sort();
     types.dedup();
