@@ -5,9 +5,10 @@
 //! `timestamp,value`). Protocol: counts summed per hour; 14 days of history, a 48-hour
 //! horizon, a new origin every 6 hours across the series. MASE divides each origin's mean
 //! absolute error by an in-sample naive MAE on that origin's history; the protocol does not
-//! say which, so three are printed side by side: lag 1 (Hyndman & Koehler's non-seasonal
+//! say which, so several are printed side by side: lag 1 (Hyndman & Koehler's non-seasonal
 //! naive), lag 24 (daily seasonal naive) and lag 168 (weekly seasonal naive), each both as the
-//! mean of per-origin ratios and pooled (sum of MAEs over sum of scales). Coverage is the
+//! mean of per-origin ratios and pooled (sum of MAEs over sum of scales), and the weekly naive
+//! on the raw 30-minute samples, the unit slip that reproduces issue 5's quoted 2.28. Coverage is the
 //! share of (origin, hour) pairs whose actual value lies inside the 80% and 95% intervals.
 
 use eks_ops_engine::forecast::{ForecastConfig, Method, detect_period, forecast_values};
@@ -35,21 +36,24 @@ fn parse_ts(s: &str) -> Option<i64> {
     Some(((days * 24 + num(11..13)?) * 60 + num(14..16)?) * 60_000 + num(17..19)? * 1000)
 }
 
-/// Sums samples into consecutive hourly buckets from the first sample's hour.
-fn hourly(text: &str) -> Vec<f64> {
-    let rows: Vec<(i64, f64)> = text
-        .lines()
+/// The `(unix ms, value)` rows of a NAB csv.
+fn samples(text: &str) -> Vec<(i64, f64)> {
+    text.lines()
         .skip(1)
         .filter_map(|l| {
             let (t, v) = l.split_once(',')?;
             Some((parse_ts(t.trim())?, v.trim().parse().ok()?))
         })
-        .collect();
+        .collect()
+}
+
+/// Sums samples into consecutive hourly buckets from the first sample's hour.
+fn hourly(rows: &[(i64, f64)]) -> Vec<f64> {
     let Some(start) = rows.first().map(|r| r.0.div_euclid(HOUR_MS)) else {
         return Vec::new();
     };
     let mut out: Vec<f64> = Vec::new();
-    for (t, v) in rows {
+    for &(t, v) in rows {
         let i = (t.div_euclid(HOUR_MS) - start) as usize;
         if out.len() <= i {
             out.resize(i + 1, 0.0);
@@ -59,8 +63,29 @@ fn hourly(text: &str) -> Vec<f64> {
     out
 }
 
-/// In-sample naive lags whose MAE can scale the MASE.
+/// The raw samples inside hours `[from, to)` of the hourly series, and how many raw samples
+/// make one hour (from the first gap), for the scale computed before aggregation.
+fn raw_window(rows: &[(i64, f64)], from: usize, to: usize) -> (Vec<f64>, usize) {
+    let start = rows
+        .first()
+        .map_or(0, |r| r.0.div_euclid(HOUR_MS) * HOUR_MS);
+    let (lo, hi) = (start + from as i64 * HOUR_MS, start + to as i64 * HOUR_MS);
+    let step = rows.get(1).map_or(HOUR_MS, |r| (r.0 - rows[0].0).max(1));
+    // NAB rows are in time order, so two binary searches find the window.
+    let (a, b) = (
+        rows.partition_point(|r| r.0 < lo),
+        rows.partition_point(|r| r.0 < hi),
+    );
+    let values = rows[a..b.max(a)].iter().map(|r| r.1).collect();
+    (values, (HOUR_MS / step).max(1) as usize)
+}
+
+/// In-sample naive lags (hours) whose MAE can scale the MASE, on the hourly history.
 const SCALE_LAGS: [usize; 3] = [1, 24, WEEK];
+/// Scalings: the three lags on the hourly history, then the weekly one on the raw 30-minute
+/// history. The last mixes units (hourly-sum errors over a half-hour scale, about twice the
+/// honest figure); it is printed because it is what reproduces the quoted 2.28.
+const SCALES: usize = SCALE_LAGS.len() + 1;
 /// The weekly seasonal-naive MASE quoted by issue 5 for this protocol.
 const QUOTED_NAIVE_MASE: f64 = 2.28;
 
@@ -84,7 +109,7 @@ impl Scaled {
 
 #[derive(Default)]
 struct Tally {
-    scaled: [Scaled; 3],
+    scaled: [Scaled; SCALES],
     inside80: usize,
     inside95: usize,
     points: usize,
@@ -137,9 +162,10 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .unwrap_or(DEFAULT_PATH.into());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let y = hourly(&text);
+    let rows = samples(&text);
+    let y = hourly(&rows);
     let started = Instant::now();
-    let (tallies, origins, weekly) = evaluate(&y);
+    let (tallies, origins, weekly) = evaluate(&y, &rows);
     let elapsed = started.elapsed().as_secs_f64();
     println!("NYC taxi, hourly sums of {path}");
     println!(
@@ -155,13 +181,18 @@ fn main() {
 
 /// Runs every model at every origin; returns the tallies, the origin count and how many
 /// origins' histories had a weekly season detected.
-fn evaluate(y: &[f64]) -> (Vec<Tally>, usize, usize) {
+fn evaluate(y: &[f64], rows: &[(i64, f64)]) -> (Vec<Tally>, usize, usize) {
     let mut tallies: Vec<Tally> = MODELS.iter().map(|_| Tally::default()).collect();
     let (mut origins, mut weekly) = (0usize, 0usize);
     let mut o = HISTORY;
     while o + HORIZON <= y.len() {
         let (hist, actual) = (&y[o - HISTORY..o], &y[o..o + HORIZON]);
-        let scales = SCALE_LAGS.map(|lag| naive_mae(hist, lag));
+        let (raw, per_hour) = raw_window(rows, o - HISTORY, o);
+        let mut scales = [0.0; SCALES];
+        for (s, lag) in scales.iter_mut().zip(SCALE_LAGS) {
+            *s = naive_mae(hist, lag);
+        }
+        scales[SCALES - 1] = naive_mae(&raw, WEEK * per_hour);
         weekly += usize::from(detect_period(hist, HOUR_MS as f64) == Some(WEEK));
         for (model, tally) in MODELS.iter().zip(&mut tallies) {
             score(hist, actual, &scales, model, tally);
@@ -211,8 +242,12 @@ fn print_table(tallies: &[Tally]) {
 fn print_verdict(tallies: &[Tally]) {
     let (naive, blend) = (&tallies[0], &tallies[MODELS.len() - 1]);
     let mut closest = (f64::INFINITY, String::new());
+    let names = SCALE_LAGS
+        .map(|lag| format!("lag {lag:>3} hourly"))
+        .into_iter()
+        .chain(["lag 336 raw 30-min".to_string()]);
     println!();
-    for (i, lag) in SCALE_LAGS.iter().enumerate() {
+    for (i, name) in names.enumerate() {
         let (n, b) = (&naive.scaled[i], &blend.scaled[i]);
         for (agg, nv, bv) in [
             ("mean", n.mean(), b.mean()),
@@ -220,28 +255,28 @@ fn print_verdict(tallies: &[Tally]) {
         ] {
             let verdict = if bv < nv { "beats" } else { "does NOT beat" };
             println!(
-                "lag {lag:>3} {agg:<6}: blend {bv:.3} {verdict} weekly seasonal-naive {nv:.3} ({:+.1}%)",
+                "{name:<18} {agg:<6}: blend {bv:.3} {verdict} weekly seasonal-naive {nv:.3} ({:+.1}%)",
                 100.0 * (bv / nv - 1.0)
             );
             let gap = (nv - QUOTED_NAIVE_MASE).abs();
             if gap < closest.0 {
-                closest = (gap, format!("lag {lag} {agg} ({nv:.3})"));
+                closest = (gap, format!("{name} {agg} ({nv:.3})"));
             }
         }
     }
+    let reproduced = if closest.0 < 0.05 {
+        "reproduced"
+    } else {
+        "NOT reproduced"
+    };
     println!(
-        "quoted weekly seasonal-naive MASE {QUOTED_NAIVE_MASE}: closest scaling here is {}; {}",
-        closest.1,
-        if closest.0 < 0.05 {
-            "reproduced"
-        } else {
-            "NOT reproduced by any of them"
-        }
+        "quoted weekly seasonal-naive MASE {QUOTED_NAIVE_MASE}: closest is {}, {reproduced}",
+        closest.1
     );
 }
 
 /// Every model gets its named period; detection is only reported.
-fn score(hist: &[f64], actual: &[f64], scales: &[f64; 3], model: &Model, tally: &mut Tally) {
+fn score(hist: &[f64], actual: &[f64], scales: &[f64; SCALES], model: &Model, tally: &mut Tally) {
     let config = ForecastConfig::new(HORIZON, model.method, vec![0.8, 0.95])
         .and_then(|c| c.with_period(model.period));
     let Ok(f) = config.and_then(|c| forecast_values(hist, &c)) else {
