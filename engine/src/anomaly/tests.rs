@@ -320,3 +320,37 @@ proptest! {
         prop_assert!(score_series(&s).iter().all(|v| *v == 0.0));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Every signal mode and a memory limit, over counts-like and hostile values, with
+    /// timestamps that repeat, go backwards or sit near the ends of i64.
+    #[test]
+    fn every_mode_survives_hostile_input(
+        values in prop::collection::vec(prop_oneof![3 => hostile_value(), 2 => (0u32..3).prop_map(f64::from)], 0..300),
+        steps in prop::collection::vec(prop_oneof![4 => 0i64..3 * MINUTE, 1 => -MINUTE..0], 0..300),
+        origin in prop_oneof![Just(0i64), Just(i64::MAX - 1000 * MINUTE), Just(i64::MIN + MINUTE)],
+        mode in prop_oneof![Just(SignalMode::Auto), Just(SignalMode::Gauge), Just(SignalMode::Counts)],
+        limit in prop::option::of(prop_oneof![-1e3f64..1e3, Just(f64::MAX)]),
+    ) {
+        let mut t = origin;
+        let ts: Vec<i64> = (0..values.len())
+            .map(|i| {
+                t = t.saturating_add(steps.get(i).copied().unwrap_or(MINUTE));
+                t
+            })
+            .collect();
+        let s = Series { name: "x".into(), timestamps: ts, values, ..Default::default() };
+        let mut config = DetectorConfig::default().with_mode(mode);
+        if let Some(l) = limit {
+            config = config.with_limit(l, 60 * MINUTE).unwrap();
+        }
+        let report = detect(&s, &config).unwrap();
+        prop_assert_eq!(report.points.len(), s.values.len());
+        prop_assert!(report.points.iter().all(|p| (0.0..=1.0).contains(&p.score)));
+        for e in &report.events {
+            prop_assert!(e.onset_ms <= e.end_ms);
+        }
+    }
+}

@@ -218,3 +218,100 @@ proptest! {
         }
     }
 }
+
+fn hostile_value() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        6 => -1e6f64..1e6,
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        1 => Just(f64::NEG_INFINITY),
+        1 => Just(f64::MAX),
+        1 => Just(-1e300),
+        1 => Just(0.0),
+    ]
+}
+
+fn any_method() -> impl Strategy<Value = Method> {
+    prop_oneof![
+        Just(Method::SeasonalNaive),
+        Just(Method::SeasonalMean),
+        Just(Method::HoltWinters),
+        Just(Method::HoltWintersMultiplicative),
+        Just(Method::Blend),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Irregular steps, repeated and out-of-order timestamps, timestamps near the ends of i64,
+    /// and the capacity helper reading whatever comes out.
+    #[test]
+    fn never_panics_on_irregular_timestamps(
+        values in prop::collection::vec(hostile_value(), 0..200),
+        steps in prop::collection::vec(prop_oneof![4 => 0i64..2 * HOUR, 1 => -HOUR..0], 0..200),
+        origin in prop_oneof![Just(0i64), Just(i64::MAX - 1000 * HOUR), Just(i64::MIN + HOUR)],
+        method in any_method(),
+        period in prop::option::of(1usize..60),
+        per_unit in prop_oneof![Just(0.0), Just(f64::NAN), Just(-5.0), 1e-9f64..1e9],
+        level in prop::option::of(prop_oneof![Just(0.8), Just(0.95), Just(0.5)]),
+    ) {
+        let mut t = origin;
+        let ts: Vec<i64> = (0..values.len())
+            .map(|i| {
+                t = t.saturating_add(steps.get(i).copied().unwrap_or(HOUR));
+                t
+            })
+            .collect();
+        let s = Series { name: "x".into(), timestamps: ts, values, ..Default::default() };
+        let mut cfg = config(24, method);
+        cfg.period = period;
+        if let Ok(f) = forecast(&s, &cfg) {
+            prop_assert_eq!(f.mean.len(), 24);
+            prop_assert_eq!(f.timestamps.len(), 24);
+            let req = CapacityRequest {
+                per_unit_capacity: per_unit,
+                target_utilisation: 0.7,
+                current_units: Some(3),
+                interval_level: level,
+                lead_time_ms: i64::MAX,
+            };
+            let _ = plan(&f, &req);
+        }
+    }
+
+    /// A constant history forecasts that constant, by every method, at any magnitude.
+    #[test]
+    fn constant_history_forecasts_the_constant(
+        level in prop_oneof![-1e12f64..1e12, Just(0.0), Just(1e15)],
+        n in 60usize..200,
+        method in any_method(),
+    ) {
+        let cfg = config(12, method).with_period(24).unwrap();
+        match forecast_values(&vec![level; n], &cfg) {
+            Ok(f) => {
+                let tol = 1e-6 * level.abs().max(1.0);
+                prop_assert!(f.mean.iter().all(|m| (m - level).abs() <= tol), "{:?}", f.mean);
+                for iv in &f.intervals {
+                    prop_assert!(iv.lower.iter().zip(&iv.upper).all(|(l, u)| l <= u));
+                }
+            }
+            // Only the multiplicative model may refuse, and only for non-positive data.
+            Err(e) => prop_assert!(
+                method == Method::HoltWintersMultiplicative && level <= 0.0,
+                "{e}"
+            ),
+        }
+    }
+
+    /// Period detection answers a usable period or none, whatever the values and step.
+    #[test]
+    fn detect_period_is_total(
+        values in prop::collection::vec(hostile_value(), 0..400),
+        step in prop_oneof![Just(0.0), Just(f64::NAN), Just(-1.0), Just(f64::INFINITY), 1.0f64..1e9],
+    ) {
+        if let Some(p) = detect_period(&values, step) {
+            prop_assert!(p >= 2 && 2 * p <= values.len());
+        }
+    }
+}
