@@ -12,6 +12,7 @@
 //! share of (origin, hour) pairs whose actual value lies inside the 80% and 95% intervals.
 
 use eks_ops_engine::forecast::{ForecastConfig, Method, detect_period, forecast_values};
+use eks_ops_engine::nab::parse::parse_data_csv;
 use std::time::Instant;
 
 const DEFAULT_PATH: &str = "/work/shared/nab/data/realKnownCause/nyc_taxi.csv";
@@ -21,29 +22,15 @@ const HORIZON: usize = 48;
 const STRIDE: usize = 6;
 const WEEK: usize = 168;
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-}
-
-/// "YYYY-MM-DD HH:MM:SS" to Unix milliseconds.
-fn parse_ts(s: &str) -> Option<i64> {
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let days = days_from_civil(num(0..4)?, num(5..7)?, num(8..10)?);
-    Some(((days * 24 + num(11..13)?) * 60 + num(14..16)?) * 60_000 + num(17..19)? * 1000)
-}
-
-/// The `(unix ms, value)` rows of a NAB csv.
+/// The `(unix ms, value)` rows of a NAB csv with a value (empty ones read as NaN and are
+/// left out of the hourly sums).
 fn samples(text: &str) -> Vec<(i64, f64)> {
-    text.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let (t, v) = l.split_once(',')?;
-            Some((parse_ts(t.trim())?, v.trim().parse().ok()?))
-        })
+    let series = parse_data_csv("nyc_taxi", text).unwrap_or_else(|e| panic!("bad csv: {e}"));
+    series
+        .timestamps
+        .into_iter()
+        .zip(series.values)
+        .filter(|(_, v)| v.is_finite())
         .collect()
 }
 

@@ -179,6 +179,19 @@ pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
     Some(values[lo] + (values[hi] - values[lo]) * (pos - lo as f64))
 }
 
+/// The median positive gap between consecutive timestamps (the upper one of an even count):
+/// the sampling interval. Repeated and backward steps are skipped, so an unsorted or
+/// duplicated series still yields it; `None` without two increasing samples.
+pub fn median_step(timestamps: &[i64]) -> Option<i64> {
+    let mut gaps: Vec<i64> = timestamps
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .filter(|d| *d > 0)
+        .collect();
+    gaps.sort_unstable();
+    gaps.get(gaps.len() / 2).copied()
+}
+
 /// Largest-triangle-three-buckets downsampling (Steinarsson, 2013).
 pub fn lttb(points: &[(i64, f64)], max_points: usize) -> Vec<(i64, f64)> {
     if max_points >= points.len() || points.len() <= 2 {
@@ -224,6 +237,15 @@ pub fn lttb(points: &[(i64, f64)], max_points: usize) -> Vec<(i64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_step_skips_repeats_and_backward_steps() {
+        assert_eq!(median_step(&[0, 60, 60, 120, 90, 180, 240]), Some(60));
+        assert_eq!(median_step(&[0, 10, 30, 60]), Some(20));
+        assert_eq!(median_step(&[i64::MIN, i64::MAX]), Some(i64::MAX));
+        assert_eq!(median_step(&[5, 5]), None);
+        assert_eq!(median_step(&[]), None);
+    }
 
     #[test]
     fn normalize_sorts_dedups_and_masks_infinities() {

@@ -15,7 +15,7 @@ pub mod holt_winters;
 mod nelder_mead;
 
 use crate::math::DAY_MS;
-use crate::series::{Series, quantile};
+use crate::series::{Series, median_step, quantile};
 use holt_winters::{FittedHoltWinters, HoltWinters, Params, Seasonality};
 use serde::{Deserialize, Serialize};
 
@@ -159,10 +159,12 @@ pub fn forecast(series: &Series, config: &ForecastConfig) -> Result<Forecast, Fo
     let mut sorted = series.clone();
     sorted.normalize();
     let (ts, values) = fill_gaps(&sorted);
-    let step = median_step(&ts).ok_or(ForecastError::InsufficientHistory {
-        needed: 2,
-        got: ts.len(),
-    })?;
+    let step = median_step(&ts)
+        .map(|s| s as f64)
+        .ok_or(ForecastError::InsufficientHistory {
+            needed: 2,
+            got: ts.len(),
+        })?;
     let config = match config.period {
         Some(_) => config.clone(),
         None => ForecastConfig {
@@ -385,11 +387,6 @@ fn acf(y: &[f64], lag: usize) -> f64 {
     }
     let cov = r.iter().zip(&r[lag..]).map(|(a, b)| a * b).sum::<f64>() / (n - lag) as f64;
     cov / var
-}
-
-fn median_step(ts: &[i64]) -> Option<f64> {
-    let mut gaps: Vec<f64> = ts.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
-    quantile(&mut gaps, 0.5).filter(|g| *g > 0.0)
 }
 
 /// Drops leading and trailing missing values and interpolates the ones inside.

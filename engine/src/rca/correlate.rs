@@ -6,7 +6,7 @@
 //! the candidate moved first. The significance bar is 2/sqrt(n), the usual white-noise band.
 
 use super::stats::{mean_std, pearson};
-use crate::series::Series;
+use crate::series::{Series, median_step};
 use serde::{Deserialize, Serialize};
 
 /// Lag range and grid for [`correlate`].
@@ -132,16 +132,6 @@ fn shifted<'a>(a: &'a [f64], b: &'a [f64], lag: i64) -> (&'a [f64], &'a [f64]) {
     } else {
         (&a[..n - k], &b[k..n])
     }
-}
-
-fn median_step(ts: &[i64]) -> Option<i64> {
-    let mut d: Vec<i64> = ts
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|d| *d > 0)
-        .collect();
-    d.sort_unstable();
-    d.get(d.len() / 2).copied()
 }
 
 /// Last value at or before each grid point, if it is at most two steps old.
