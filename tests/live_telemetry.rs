@@ -145,3 +145,95 @@ async fn workload_metrics_for_a_node_and_bad_input() {
     .await;
     assert!(a.is_error && a.text.contains("since"), "{}", a.text);
 }
+
+#[tokio::test]
+async fn alarms_in_the_bundle_fire_at_the_incident_with_their_metric() {
+    let ctx = bundle("checkout-oom");
+    let a = call(&ctx, "cloudwatch_get_alarms", json!({"history": true})).await;
+    assert!(!a.is_error, "{}", a.text);
+    assert_eq!(a.data["counts"]["ALARM"], json!(3), "{}", a.text);
+    let alarms = a.data["alarms"].as_array().unwrap();
+    assert!(alarms.iter().all(|x| x["state"] == "ALARM"));
+    let restarts = alarms
+        .iter()
+        .find(|x| x["metric_name"] == "pod_number_of_container_restarts")
+        .expect("the checkout restart alarm");
+    assert!(
+        restarts["metric"]["breaching_points"].as_u64().unwrap() > 0,
+        "{restarts}"
+    );
+    assert!(alarms.iter().any(|x| x["kind"] == "composite"));
+    assert!(
+        a.data["history"].as_array().unwrap().len() >= 3,
+        "{}",
+        a.text
+    );
+    assert!(
+        a.text.contains("Alarm updated from OK to ALARM"),
+        "{}",
+        a.text
+    );
+
+    let ok = call(&ctx, "cloudwatch_get_alarms", json!({"states": ["OK"]})).await;
+    assert_eq!(ok.data["counts"], json!({"OK": 1}), "{}", ok.text);
+    let ns = call(
+        &ctx,
+        "cloudwatch_get_alarms",
+        json!({"namespace": "AWS/ApplicationELB"}),
+    )
+    .await;
+    let names: Vec<&str> = ns.data["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["name"].as_str())
+        .collect();
+    assert_eq!(
+        names.len(),
+        2,
+        "the 5XX alarm and the composite over it: {names:?}"
+    );
+    let bad = call(&ctx, "cloudwatch_get_alarms", json!({"states": ["FIRING"]})).await;
+    assert!(
+        bad.is_error && bad.text.contains("`states`"),
+        "{}",
+        bad.text
+    );
+    let bad = call(&ctx, "cloudwatch_get_alarms", json!({"state": "ALARM"})).await;
+    assert!(bad.is_error && bad.text.contains("state"), "{}", bad.text);
+}
+
+#[tokio::test]
+async fn list_metrics_in_the_bundle_with_the_guide() {
+    let ctx = bundle("checkout-oom");
+    let a = call(
+        &ctx,
+        "cloudwatch_list_metrics",
+        json!({"namespace": "ContainerInsights", "dimensions": {"PodName": "checkout"}, "guide": true}),
+    )
+    .await;
+    assert!(!a.is_error, "{}", a.text);
+    let metrics = a.data["metrics"].as_array().unwrap();
+    assert_eq!(metrics.len(), 3, "{}", a.text);
+    assert!(
+        metrics
+            .iter()
+            .all(|m| m["dimensions"]["PodName"] == "checkout")
+    );
+    assert_eq!(a.data["guide"].as_array().unwrap().len(), 5);
+    let any = call(
+        &ctx,
+        "cloudwatch_list_metrics",
+        json!({"dimensions": {"NodeName": "*"}, "limit": 2}),
+    )
+    .await;
+    assert_eq!(
+        any.data["metrics"].as_array().unwrap().len(),
+        2,
+        "{}",
+        any.text
+    );
+    assert!(any.data["truncated"]["total"].as_u64().unwrap() > 2);
+    let bad = call(&ctx, "cloudwatch_list_metrics", json!({"limit": 0})).await;
+    assert!(bad.is_error && bad.text.contains("`limit`"), "{}", bad.text);
+}

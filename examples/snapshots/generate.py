@@ -52,6 +52,107 @@ def write_node_prices(bundle, out):
     return {"cost/node_prices.json": text}
 
 
+def _alarm_states(timestamps, values, breach, periods):
+    """(timestamp, state) transitions of an alarm over a series: ALARM once `periods` datapoints
+    in a row breach, OK once the latest does not; missing data keeps the state."""
+    state, run, out = "OK", 0, []
+    for t, v in zip(timestamps, values):
+        if v is None:
+            continue
+        run = run + 1 if breach(v) else 0
+        new = "ALARM" if run >= periods else ("OK" if run == 0 else state)
+        if new != state:
+            out.append((t, state, new, v))
+            state = new
+    return state, out
+
+
+def _iso(ms):
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def write_alarms(bundle, out):
+    """alarms/alarms.json: CloudWatch alarms on the bundle's own CloudWatch series (restarts per
+    workload, target 5XX per load balancer, failed nodes) plus a composite, in DescribeAlarms and
+    DescribeAlarmHistory shapes; states and history are evaluated from the series (format:
+    README.md, Alarm files)."""
+    series = [json.loads(line) for line in
+              (out / "metrics" / "cloudwatch.jsonl").read_text().splitlines() if line.strip()]
+    region = bundle.region
+    account = bundle.account
+    rules = {  # metric name -> (statistic, comparison, threshold, periods, description)
+        "pod_number_of_container_restarts": ("Maximum", "GreaterThanThreshold", 0.0, 1,
+                                             "containers of {PodName} restarted"),
+        "HTTPCode_Target_5XX_Count": ("Sum", "GreaterThanThreshold", 50.0, 3,
+                                      "load balancer targets answer 5XX"),
+        "cluster_failed_node_count": ("Maximum", "GreaterThanThreshold", 0.0, 2,
+                                      "nodes with failing conditions"),
+    }
+    alarms, history = [], []
+    for s in series:
+        rule = rules.get(s["name"])
+        if rule is None:
+            continue
+        stat, op, threshold, periods, text = rule
+        values = s["values"]
+        if s["name"] == "pod_number_of_container_restarts" and not any(v for v in values if v):
+            continue
+        labels = s["labels"]
+        dims = [{"Name": k.removeprefix("Dimension."), "Value": v}
+                for k, v in sorted(labels.items()) if k != "Namespace"]
+        subject = labels.get("PodName") or labels.get("LoadBalancer", "").split("/")[1:2] or [""]
+        subject = subject if isinstance(subject, str) else subject[0]
+        name = "-".join(p for p in [labels.get("ClusterName", ""), labels.get("Dimension.Namespace", ""),
+                                    subject, s["name"].lower()] if p)
+        state, changes = _alarm_states(s["timestamps"], values, lambda v: v > threshold, periods)
+        updated = changes[-1][0] if changes else s["timestamps"][0]
+        last = changes[-1] if changes else None
+        reason = (f"Threshold Crossed: {periods} datapoint(s) [{last[3]}] "
+                  f"{'was' if last[2] == 'ALARM' else 'was not'} greater than the threshold "
+                  f"({threshold})." if last else "Threshold not crossed")
+        alarms.append({
+            "AlarmName": name,
+            "AlarmArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+            "AlarmDescription": text.format(**{"PodName": subject}),
+            "StateValue": state, "StateReason": reason, "StateUpdatedTimestamp": _iso(updated),
+            "Namespace": labels["Namespace"], "MetricName": s["name"], "Dimensions": dims,
+            "Statistic": stat, "Period": 60, "EvaluationPeriods": periods,
+            "DatapointsToAlarm": periods, "Threshold": threshold, "ComparisonOperator": op,
+            "TreatMissingData": "missing", "ActionsEnabled": True,
+            "AlarmActions": [f"arn:aws:sns:{region}:{account}:oncall"],
+        })
+        for t, old, new, _ in changes:
+            history.append({"AlarmName": name, "AlarmType": "MetricAlarm", "Timestamp": _iso(t),
+                            "HistoryItemType": "StateUpdate",
+                            "HistorySummary": f"Alarm updated from {old} to {new}"})
+    firing = [a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM"]
+    composites = []
+    if len(firing) >= 2:
+        name = f"{bundle.cluster}-service-degraded"
+        composites.append({
+            "AlarmName": name,
+            "AlarmArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+            "AlarmDescription": "more than one symptom alarm fires at once",
+            "AlarmRule": " AND ".join(f'ALARM("{n}")' for n in firing[:2]),
+            "StateValue": "ALARM", "StateReason": "rule evaluated to ALARM",
+            "StateUpdatedTimestamp": max(a["StateUpdatedTimestamp"] for a in alarms
+                                         if a["AlarmName"] in firing[:2]),
+            "ActionsEnabled": True,
+        })
+        history.append({"AlarmName": name, "AlarmType": "CompositeAlarm",
+                        "Timestamp": composites[0]["StateUpdatedTimestamp"],
+                        "HistoryItemType": "StateUpdate",
+                        "HistorySummary": "Alarm updated from OK to ALARM"})
+    history.sort(key=lambda h: (h["Timestamp"], h["AlarmName"]))
+    doc = {"MetricAlarms": alarms, "CompositeAlarms": composites, "AlarmHistoryItems": history}
+    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
+    path = out / "alarms" / "alarms.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return {"alarms/alarms.json": text}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundles", nargs="*", help="bundle names (default: all)")
@@ -65,6 +166,7 @@ def main():
     for name in names:
         bundle = SCENARIOS[name]()
         out, files = bundle.write(HERE)
+        files.update(write_alarms(bundle, out))
         files.update(write_node_prices(bundle, out))
         size = sum(len(text.encode()) for text in files.values())
         print(f"{name}: {len(files)} files, {size / 1e6:.2f} MB -> {out.relative_to(HERE.parent.parent)}")

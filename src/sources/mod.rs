@@ -10,6 +10,7 @@
 //!
 //! Nothing here connects at start-up: live clients are built on first use and cached.
 
+pub mod alarms;
 pub mod aws;
 pub mod cloudwatch;
 pub mod cloudwatch_logs;
@@ -286,6 +287,15 @@ impl Sources {
         }
         let config = self.aws.get(target).await?;
         Ok(Arc::new(cloudwatch::LiveMetrics::new(Ok(&config), None)))
+    }
+
+    /// CloudWatch alarms and their history, or the bundle's `alarms/alarms.json`.
+    pub async fn alarms(&self, target: &AwsTarget) -> ToolResult<Arc<dyn alarms::AlarmsSource>> {
+        if let Some(bundle) = &self.snapshot {
+            return Ok(bundle.clone());
+        }
+        let config = self.aws.get(target).await?;
+        Ok(Arc::new(alarms::LiveAlarms::new(&config)))
     }
 
     pub async fn logs(&self, target: &AwsTarget) -> ToolResult<Arc<dyn LogsSource>> {

@@ -6,6 +6,7 @@
 //! what all tools share: argument parsing with errors that name the field, the `response_bytes`
 //! budget, redaction, the per-call timeout and cancellation.
 
+pub mod alarms;
 pub mod cost;
 pub mod cost_trend;
 pub mod cost_rightsizing;
@@ -161,6 +162,7 @@ impl Registry {
         tools.extend(nodes::tools());
         tools.extend(metrics::tools());
         tools.extend(workload::tools());
+        tools.extend(alarms::tools());
         tools.extend(cost::tools());
         tools.extend(incident::tools());
         tools.extend(diagnose::tools());
