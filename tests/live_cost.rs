@@ -715,3 +715,15 @@ async fn every_bundle_answers_every_cost_tool() {
         assert!(a.data["unpriced"].as_array().unwrap().is_empty(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn breakdown_filters_are_objects() {
+    let ctx = bundle("checkout-oom");
+    for (filter, field) in [
+        (json!("{\"Dimensions\":{}}"), "`filter`"),
+        (json!({"Service": "EC2"}), "`filter.Service`"),
+    ] {
+        let a = call(&ctx, "cost_breakdown", json!({ "filter": filter })).await;
+        assert!(a.is_error && a.text.contains(field), "{}", a.text);
+    }
+}

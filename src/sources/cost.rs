@@ -112,6 +112,19 @@ impl CostSource for LiveCost {
 
 /// Builds a Cost Explorer expression from its JSON shape (And/Or/Not/Dimensions/Tags/CostCategories).
 pub fn expression_from_json(v: &serde_json::Value) -> ToolResult<Expression> {
+    const KEYS: [&str; 6] = ["And", "Or", "Not", "Dimensions", "Tags", "CostCategories"];
+    let Some(map) = v.as_object() else {
+        return Err(ToolError::invalid(
+            "filter",
+            "must be an expression object (not a string or list)",
+        ));
+    };
+    if let Some(k) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(ToolError::invalid(
+            format!("filter.{k}"),
+            format!("is not an expression key; use {}", KEYS.join(", ")),
+        ));
+    }
     use aws_sdk_costexplorer::types::{CostCategoryValues, Dimension, DimensionValues, TagValues};
     let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
         v.and_then(|x| x.as_array())
@@ -446,5 +459,24 @@ fn anomaly(a: &aws_sdk_costexplorer::types::Anomaly) -> CostAnomaly {
                 contribution: r.impact().map(|i| i.contribution()),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn filters_are_objects_with_known_keys() {
+        let ok = json!({"And": [{"Dimensions": {"Key": "SERVICE", "Values": ["Amazon EC2"]}},
+                                {"Not": {"Tags": {"Key": "team", "Values": ["ops"]}}}]});
+        let e = expression_from_json(&ok).unwrap();
+        assert_eq!(e.and().len(), 2);
+        let err = |v: serde_json::Value| expression_from_json(&v).unwrap_err().to_string();
+        assert!(err(json!("{\"Dimensions\":{}}")).contains("`filter`"));
+        assert!(err(json!({"Dimension": {}})).contains("`filter.Dimension`"));
+        assert!(err(json!({"Or": [{"Tags": {}}, "x"]})).contains("`filter`"));
+        assert!(err(json!({"Dimensions": {"Values": []}})).contains("`filter.Dimensions.Key`"));
     }
 }

@@ -43,11 +43,30 @@ pub struct BreakdownParams {
     /// Up to two keys: SERVICE, USAGE_TYPE, LINKED_ACCOUNT, REGION, INSTANCE_TYPE, tag:KEY, cost_category:NAME.
     pub group_by: Option<Vec<String>>,
     /// Cost Explorer expression object: {"Dimensions":{"Key":"SERVICE","Values":[...]}}, {"Tags":{...}}, {"And":[...]}, {"Or":[...]}, {"Not":{...}}.
+    #[schemars(schema_with = "filter_schema")]
     pub filter: Option<Value>,
     /// Groups listed before the rest is rolled up (1-50, default 10).
     pub top: Option<u32>,
     #[serde(flatten)]
     pub aws: AwsArgs,
+}
+
+/// The filter is an object with Cost Explorer's expression keys, never a JSON string; nested
+/// levels stay untyped in the schema because a recursive schema would cost more than the
+/// whole tool, and `expression_from_json` checks them with errors naming the path.
+fn filter_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "properties": {
+            "And": {"type": "array", "items": {"type": "object"}},
+            "Or": {"type": "array", "items": {"type": "object"}},
+            "Not": {"type": "object"},
+            "Dimensions": {"type": "object"},
+            "Tags": {"type": "object"},
+            "CostCategories": {"type": "object"}
+        },
+        "additionalProperties": false
+    })
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -181,16 +200,7 @@ async fn cost_breakdown(
         .map(|k| parse_group_key(k))
         .collect::<ToolResult<Vec<_>>>()?;
     if let Some(filter) = &p.filter {
-        crate::sources::cost::expression_from_json(filter).map_err(|e| match e {
-            ToolError::InvalidArgument { field, problem } => ToolError::invalid(field, problem),
-            other => other,
-        })?;
-        if !filter.is_object() {
-            return Err(ToolError::invalid(
-                "filter",
-                "must be an expression object, not a string",
-            ));
-        }
+        crate::sources::cost::expression_from_json(filter)?;
     }
     let top_n = in_range("top", p.top, 1, 50, 10)? as usize;
     let source = ctx.sources.cost(&p.aws.target()).await?;

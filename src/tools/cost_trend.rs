@@ -545,6 +545,8 @@ fn engine_forecast(
     let lvl = f64::from(level) / 100.0;
     let mut config = ForecastConfig::new(skip + days as usize, Method::Blend, vec![lvl])
         .map_err(|e| e.to_string())?;
+    // Daily cost follows the working week; learning the period from a few weeks of history
+    // is less reliable than saying so, once two full weeks are there to fit it.
     if series.values.len() >= 14 {
         config = config.with_period(7).map_err(|e| e.to_string())?;
     }
