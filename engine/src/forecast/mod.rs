@@ -6,9 +6,11 @@
 //! path and intervals. [`forecast_values`] does the same on a plain regular array, which is
 //! what the benchmark (`benches/forecast.rs`) drives. [`capacity::plan`] reads a forecast.
 //!
-//! Intervals come from empirical quantiles of the in-sample one-step residuals, widened with
-//! the horizon (the ETS(A,A,A) variance factor for Holt–Winters, one more season of error per
-//! season ahead for seasonal-naive), so they are as skewed as the errors really were.
+//! Intervals come from empirical quantiles of the in-sample one-step residuals, stretched by
+//! the split-conformal finite-sample correction (it matters at 95% from a few hundred
+//! residuals) and widened with the horizon (the ETS(A,A,A) variance factor for Holt–Winters,
+//! one more season of error per season ahead for seasonal-naive), so they are as skewed as the
+//! errors really were.
 
 pub mod capacity;
 pub mod holt_winters;
@@ -320,8 +322,9 @@ fn intervals(
     levels
         .iter()
         .map(|&level| {
-            let lo_q = quantile(&mut r, (1.0 - level) / 2.0).unwrap_or(0.0);
-            let hi_q = quantile(&mut r, (1.0 + level) / 2.0).unwrap_or(0.0);
+            let tail = conformal_tail(level, r.len());
+            let lo_q = quantile(&mut r, tail).unwrap_or(0.0);
+            let hi_q = quantile(&mut r, 1.0 - tail).unwrap_or(0.0);
             let (lower, upper) = mean
                 .iter()
                 .enumerate()
@@ -337,6 +340,14 @@ fn intervals(
             }
         })
         .collect()
+}
+
+/// Probability left in each tail for a central `level` interval from `n` residuals, with the
+/// split-conformal finite-sample correction: the (n + 1)/n stretch of the nominal quantile
+/// that makes a quantile of n past errors cover a new one at the stated rate.
+fn conformal_tail(level: f64, n: usize) -> f64 {
+    let n = n.max(1) as f64;
+    ((1.0 - level) / 2.0 * (n + 1.0) / n - 1.0 / n).clamp(0.0, 0.5)
 }
 
 /// The season length in samples: one week or one day of samples, whichever has the stronger

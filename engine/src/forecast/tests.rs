@@ -121,6 +121,16 @@ fn errors_say_what_is_missing() {
     assert!(ForecastConfig::new(4, Method::Blend, vec![1.2]).is_err());
 }
 
+#[test]
+fn conformal_tail_corrects_for_few_residuals() {
+    // Many residuals: the nominal 2.5% tail. 19 residuals at 90%: the (n + 1)/n stretch
+    // reaches the extremes, the smallest sample that can cover a new error 90% of the time.
+    assert!((conformal_tail(0.95, 1_000_000) - 0.025).abs() < 1e-6);
+    assert!(conformal_tail(0.95, 168) < 0.025);
+    assert_eq!(conformal_tail(0.9, 19), 0.0);
+    assert_eq!(conformal_tail(0.5, 0), 0.0);
+}
+
 fn fixed_forecast(mean: Vec<f64>, upper: Vec<f64>) -> Forecast {
     Forecast {
         timestamps: (1..=mean.len() as i64).map(|h| h * HOUR).collect(),
