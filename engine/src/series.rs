@@ -234,6 +234,19 @@ pub fn lttb(points: &[(i64, f64)], max_points: usize) -> Vec<(i64, f64)> {
     out
 }
 
+/// Timestamps that walk from `origin` by `steps` (then by `step`), saturating at the ends of
+/// i64: the hostile clocks (repeats, backward steps, edges) the property tests feed in.
+#[cfg(test)]
+pub(crate) fn walk_timestamps(origin: i64, steps: &[i64], step: i64, n: usize) -> Vec<i64> {
+    let mut t = origin;
+    (0..n)
+        .map(|i| {
+            t = t.saturating_add(steps.get(i).copied().unwrap_or(step));
+            t
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

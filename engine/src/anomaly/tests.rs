@@ -334,13 +334,7 @@ proptest! {
         mode in prop_oneof![Just(SignalMode::Auto), Just(SignalMode::Gauge), Just(SignalMode::Counts)],
         limit in prop::option::of(prop_oneof![-1e3f64..1e3, Just(f64::MAX)]),
     ) {
-        let mut t = origin;
-        let ts: Vec<i64> = (0..values.len())
-            .map(|i| {
-                t = t.saturating_add(steps.get(i).copied().unwrap_or(MINUTE));
-                t
-            })
-            .collect();
+        let ts = crate::series::walk_timestamps(origin, &steps, MINUTE, values.len());
         let s = Series { name: "x".into(), timestamps: ts, values, ..Default::default() };
         let mut config = DetectorConfig::default().with_mode(mode);
         if let Some(l) = limit {

@@ -266,13 +266,7 @@ proptest! {
         per_unit in prop_oneof![Just(0.0), Just(f64::NAN), Just(-5.0), 1e-9f64..1e9],
         level in prop::option::of(prop_oneof![Just(0.8), Just(0.95), Just(0.5)]),
     ) {
-        let mut t = origin;
-        let ts: Vec<i64> = (0..values.len())
-            .map(|i| {
-                t = t.saturating_add(steps.get(i).copied().unwrap_or(HOUR));
-                t
-            })
-            .collect();
+        let ts = crate::series::walk_timestamps(origin, &steps, HOUR, values.len());
         let s = Series { name: "x".into(), timestamps: ts, values, ..Default::default() };
         let mut cfg = config(24, method);
         cfg.period = period;
