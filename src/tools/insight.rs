@@ -684,18 +684,6 @@ fn capacity_request(p: &ForecastParams) -> ToolResult<Option<CapacityRequest>> {
     }))
 }
 
-/// The median gap between samples, in ms.
-fn median_step(s: &Series) -> Option<i64> {
-    let mut gaps: Vec<i64> = s
-        .timestamps
-        .windows(2)
-        .map(|w| w[1].saturating_sub(w[0]))
-        .filter(|g| *g > 0)
-        .collect();
-    gaps.sort_unstable();
-    gaps.get(gaps.len() / 2).copied()
-}
-
 fn forecast_one(
     s: &Series,
     horizon: Duration,
@@ -704,7 +692,8 @@ fn forecast_one(
 ) -> Result<SeriesForecast, String> {
     let mut s = s.clone();
     s.normalize();
-    let step = median_step(&s).ok_or("fewer than two samples")?;
+    let step =
+        eks_ops_engine::series::median_step(&s.timestamps).ok_or("fewer than two samples")?;
     let steps = (horizon.num_milliseconds() / step).max(1);
     if steps > 100_000 {
         return Err(format!(
