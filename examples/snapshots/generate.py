@@ -153,6 +153,105 @@ def write_alarms(bundle, out):
     return {"alarms/alarms.json": text}
 
 
+# Versions EKS offers per add-on, with the Kubernetes versions each runs on and the default
+# there (DescribeAddonVersions' shape); a plausible catalog for the demo, not AWS's list.
+ADDON_CATALOG = {
+    "vpc-cni": ("networking", [("v1.19.6-eksbuild.7", ["1.32", "1.33", "1.34"], []),
+                               ("v1.20.4-eksbuild.1", ["1.32", "1.33", "1.34"], ["1.32", "1.33"]),
+                               ("v1.20.5-eksbuild.1", ["1.33", "1.34"], ["1.34"])]),
+    "kube-proxy": ("networking", [("v1.33.3-eksbuild.6", ["1.33"], ["1.33"]),
+                                  ("v1.33.5-eksbuild.2", ["1.33"], []),
+                                  ("v1.34.1-eksbuild.2", ["1.34"], ["1.34"])]),
+    "coredns": ("networking", [("v1.12.3-eksbuild.1", ["1.33"], ["1.33"]),
+                               ("v1.12.4-eksbuild.1", ["1.33", "1.34"], ["1.34"])]),
+    "eks-pod-identity-agent": ("security", [("v1.3.8-eksbuild.2", ["1.32", "1.33", "1.34"],
+                                             ["1.32", "1.33", "1.34"])]),
+    "aws-ebs-csi-driver": ("storage", [("v1.48.0-eksbuild.2", ["1.32", "1.33", "1.34"], ["1.33"]),
+                                       ("v1.50.1-eksbuild.1", ["1.33", "1.34"], ["1.34"])]),
+    "amazon-cloudwatch-observability": ("observability", [
+        ("v4.5.0-eksbuild.1", ["1.32", "1.33", "1.34"], ["1.33"]),
+        ("v4.6.0-eksbuild.1", ["1.33", "1.34"], ["1.34"])]),
+}
+
+
+def _stable_id(*parts):
+    import hashlib
+    h = hashlib.sha256("/".join(parts).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _addon_versions(installed):
+    infos = []
+    for name in sorted({a["addonName"] for a in installed}):
+        kind, versions = ADDON_CATALOG[name]
+        infos.append({"addonName": name, "type": kind, "owner": "aws", "publisher": "eks",
+                      "addonVersions": [{"addonVersion": v, "compatibilities": [
+                          {"clusterVersion": k, "defaultVersion": k in defaults,
+                           "platformVersions": ["*"]} for k in ks]}
+                          for v, ks, defaults in versions]})
+    return infos
+
+
+def _insight(bundle, name, status, reason, next_version, description, recommendation, resources):
+    from generator.clock import iso
+    return {"id": _stable_id(bundle.cluster, name), "name": name, "category": "UPGRADE_READINESS",
+            "kubernetesVersion": next_version, "lastRefreshTime": iso(bundle.end - 3_600_000),
+            "lastTransitionTime": iso(bundle.end - 6 * 86_400_000), "description": description,
+            "insightStatus": {"status": status, "reason": reason},
+            "recommendation": recommendation,
+            "additionalInfo": {"EKS update cluster documentation":
+                               "https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html"},
+            "resources": resources, "categorySpecificSummary": {}}
+
+
+def _insights(bundle):
+    cluster, nodegroups, installed = bundle.eks["cluster"], bundle.eks["nodegroups"], \
+        bundle.eks["addons"]
+    major, minor = cluster["version"].split(".")
+    nxt = f"{major}.{int(minor) + 1}"
+    arn = cluster["arn"].replace(":cluster/", ":nodegroup/")
+    skewed = [n for n in nodegroups if n["version"] != cluster["version"]]
+    stuck = [a for a in installed if not any(
+        nxt in ks for v, ks, _ in ADDON_CATALOG[a["addonName"]][1] if v == a["addonVersion"])]
+    return [
+        _insight(bundle, f"Deprecated APIs removed in Kubernetes v{nxt}", "PASSING",
+                 "No deprecated API usage detected within the last 30 days.", nxt,
+                 f"Checks for usage of deprecated APIs that are scheduled for removal in Kubernetes v{nxt}.",
+                 "No action required.", []),
+        _insight(bundle, "Kubelet version skew", "WARNING" if skewed else "PASSING",
+                 f"{len(skewed)} node groups run a kubelet older than the control plane."
+                 if skewed else "Node kubelet versions match the control plane.", nxt,
+                 "Checks the kubelet version of worker nodes against the control plane version.",
+                 "Upgrade the node groups to the control plane version before upgrading the cluster.",
+                 [{"arn": f"{arn}/{n['nodegroupName']}", "insightStatus": {
+                     "status": "WARNING", "reason": f"kubelet {n['version']}"}} for n in skewed]),
+        _insight(bundle, "Amazon EKS add-on version compatibility", "WARNING" if stuck else "PASSING",
+                 f"{len(stuck)} add-ons are not compatible with Kubernetes v{nxt}." if stuck
+                 else f"All add-ons have versions compatible with Kubernetes v{nxt}.", nxt,
+                 "Checks installed EKS add-on versions against the next Kubernetes version.",
+                 f"Update these add-ons to a version compatible with Kubernetes v{nxt} as part of the upgrade.",
+                 [{"arn": a["addonArn"], "insightStatus": {
+                     "status": "WARNING", "reason": f"{a['addonName']} {a['addonVersion']}"}}
+                  for a in stuck]),
+        _insight(bundle, "Cluster health issues", "PASSING" if not cluster.get("health") else "ERROR",
+                 "No cluster health issues." if not cluster.get("health") else "The cluster reports health issues.",
+                 nxt, "Checks the cluster for health issues that block an upgrade.",
+                 "No action required." if not cluster.get("health") else "Resolve the health issues first.",
+                 []),
+    ]
+
+
+def write_eks_health(bundle, out):
+    """eks/addons.yaml (DescribeAddonVersions for the installed add-ons) and eks/insights.yaml
+    (DescribeInsight objects) (format: README.md, EKS add-ons and insights)."""
+    from generator import yamlout
+    files = {"eks/addons.yaml": yamlout.dump({"addonVersions": _addon_versions(bundle.eks["addons"])}),
+             "eks/insights.yaml": yamlout.dump({"insights": _insights(bundle)})}
+    for rel, text in files.items():
+        (out / rel).write_text(text)
+    return files
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundles", nargs="*", help="bundle names (default: all)")
@@ -168,6 +267,7 @@ def main():
         out, files = bundle.write(HERE)
         files.update(write_alarms(bundle, out))
         files.update(write_node_prices(bundle, out))
+        files.update(write_eks_health(bundle, out))
         size = sum(len(text.encode()) for text in files.values())
         print(f"{name}: {len(files)} files, {size / 1e6:.2f} MB -> {out.relative_to(HERE.parent.parent)}")
         if args.check:

@@ -352,6 +352,18 @@ impl Sources {
         let config = self.aws.get(target).await?;
         Ok(Arc::new(eks::LiveEks::new(&config)))
     }
+
+    /// EKS add-ons and upgrade insights, live or from the bundle's `eks/` files.
+    pub async fn eks_health(
+        &self,
+        target: &AwsTarget,
+    ) -> ToolResult<Arc<dyn eks::EksHealthSource>> {
+        if let Some(bundle) = &self.snapshot {
+            return Ok(bundle.clone());
+        }
+        let config = self.aws.get(target).await?;
+        Ok(Arc::new(eks::LiveEks::new(&config)))
+    }
 }
 
 /// rustls is built with two crypto providers here (ring through kube, aws-lc-rs through the AWS
