@@ -543,6 +543,11 @@ async fn snapshot_rightsizing_flags_checkout_and_idle_daemons() {
             "{w}"
         );
     }
+    // kube-proxy sets a CPU request but no memory request.
+    assert_eq!(
+        find("kube-system/DaemonSet/kube-proxy")["verdict"],
+        "missing request"
+    );
     // The CloudWatch agent asks for 250m and uses a few dozen millicores.
     let agent = find("amazon-cloudwatch/DaemonSet/cloudwatch-agent");
     assert_eq!(agent["verdict"], "over-provisioned");

@@ -72,7 +72,7 @@ pub struct WorkloadAdvice {
     pub memory: ResourceAdvice,
     /// USD a month at the recommendation; negative when it asks for more.
     pub monthly_saving: f64,
-    /// `over-provisioned`, `under-provisioned`, `near memory limit` or `ok`.
+    /// `near memory limit`, `missing request`, `under-provisioned`, `over-provisioned` or `ok`.
     pub verdict: String,
 }
 
@@ -315,6 +315,11 @@ fn verdict(cpu: &ResourceAdvice, memory: &ResourceAdvice) -> String {
         .is_some_and(|l| l > 0.0 && memory.p99 >= 0.9 * l)
     {
         return "near memory limit".into();
+    }
+    // Without a request the scheduler cannot place the pod by its size: say so before
+    // calling it short.
+    if cpu.request <= 0.0 || memory.request <= 0.0 {
+        return "missing request".into();
     }
     if cpu.p95 > cpu.request || memory.p99 > memory.request {
         return "under-provisioned".into();
