@@ -237,3 +237,366 @@ async fn list_metrics_in_the_bundle_with_the_guide() {
     let bad = call(&ctx, "cloudwatch_list_metrics", json!({"limit": 0})).await;
     assert!(bad.is_error && bad.text.contains("`limit`"), "{}", bad.text);
 }
+
+#[tokio::test]
+async fn logs_filter_mode_in_the_bundle() {
+    let ctx = bundle("checkout-oom");
+    let a = call(
+        &ctx,
+        "cloudwatch_query_logs",
+        json!({"contains": "checkout", "since": "3h", "limit": 2000, "response_bytes": 6000}),
+    )
+    .await;
+    assert!(!a.is_error, "{}", a.text);
+    assert_eq!(
+        a.data["log_groups"],
+        json!(["/aws/containerinsights/shop-prod/application"])
+    );
+    assert!(
+        a.data["truncated"]["total"].as_u64().unwrap()
+            > a.data["events"].as_array().unwrap().len() as u64
+    );
+    assert!(
+        !a.data["templates"].as_array().unwrap().is_empty(),
+        "cut results carry templates: {}",
+        a.text
+    );
+    let page = call(
+        &ctx,
+        "cloudwatch_query_logs",
+        json!({"since": "3h", "limit": 5}),
+    )
+    .await;
+    let token = page.data["next_page"]
+        .as_str()
+        .expect("more pages")
+        .to_string();
+    let next = call(
+        &ctx,
+        "cloudwatch_query_logs",
+        json!({"since": "3h", "limit": 5, "page": token}),
+    )
+    .await;
+    assert!(!next.is_error, "{}", next.text);
+    assert_ne!(page.data["events"][0], next.data["events"][0]);
+
+    let bad = call(&ctx, "cloudwatch_query_logs", json!({"kind": "kernel"})).await;
+    assert!(bad.is_error && bad.text.contains("`kind`"), "{}", bad.text);
+    let bad = call(&ctx, "cloudwatch_query_logs", json!({"kind": "host"})).await;
+    assert!(
+        bad.is_error && bad.text.contains("not_found") && bad.text.contains("application"),
+        "{}",
+        bad.text
+    );
+    let bad = call(&ctx, "cloudwatch_query_logs", json!({"mode": "tail"})).await;
+    assert!(bad.is_error && bad.text.contains("`mode`"), "{}", bad.text);
+    let bad = call(&ctx, "cloudwatch_query_logs", json!({"page": "garbage"})).await;
+    assert!(bad.is_error && bad.text.contains("`page`"), "{}", bad.text);
+    let bad = call(&ctx, "cloudwatch_query_logs", json!({"mode": "insights"})).await;
+    assert!(
+        bad.is_error && bad.text.contains("not_configured"),
+        "{}",
+        bad.text
+    );
+}
+
+mod live {
+    //! Through the real binary against moto behind the test gateway (CBOR bridge for
+    //! CloudWatch; DescribeAlarmHistory is the gateway's stand-in, seeded here). moto completes
+    //! Logs Insights queries at once and ignores `filter`, so the test asserts on what moto
+    //! evaluates; a never-finishing query is made with the gateway's delay fault.
+
+    use aws_config::{BehaviorVersion, Region};
+    use aws_credential_types::Credentials;
+    use aws_sdk_cloudwatch::types::{
+        ComparisonOperator, Dimension, MetricDatum, StateValue, Statistic,
+    };
+    use eks_ops_testbed::aws::{AwsGateway, Fault, MotoServer, SeedKind};
+    use serde_json::json;
+
+    use super::common::call_cli;
+
+    async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await
+    }
+
+    fn env(endpoint: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", endpoint.to_string()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_MAX_ATTEMPTS", "1".into()),
+        ]
+    }
+
+    fn dim(name: &str, value: &str) -> Dimension {
+        Dimension::builder().name(name).value(value).build()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn telemetry_tools_against_moto() {
+        let moto = MotoServer::spawn(
+            MotoServer::locate().expect("moto_server (tests/run.sh installs it)"),
+        )
+        .await
+        .expect("moto starts");
+        let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+        let endpoint = gateway.url();
+        let config = sdk(&endpoint).await;
+        let env = env(&endpoint);
+        let now = chrono::Utc::now();
+
+        // Container Insights metrics for one workload and one node, written over the CBOR bridge.
+        let cw = aws_sdk_cloudwatch::Client::new(&config);
+        let pod_dims = [
+            dim("ClusterName", "shop-prod"),
+            dim("Namespace", "shop"),
+            dim("PodName", "checkout"),
+        ];
+        let node_dims = [
+            dim("ClusterName", "shop-prod"),
+            dim("InstanceId", "i-1"),
+            dim("NodeName", "ip-10-0-1-1"),
+        ];
+        for (name, dims, base) in [
+            (
+                "pod_memory_utilization_over_pod_limit",
+                pod_dims.to_vec(),
+                60.0,
+            ),
+            ("pod_number_of_container_restarts", pod_dims.to_vec(), 0.0),
+            ("node_filesystem_utilization", node_dims.to_vec(), 40.0),
+            ("cluster_node_count", pod_dims[..1].to_vec(), 3.0),
+        ] {
+            let mut put = cw.put_metric_data().namespace("ContainerInsights");
+            for i in 0..20 {
+                put = put.metric_data(
+                    MetricDatum::builder()
+                        .metric_name(name)
+                        .set_dimensions(Some(dims.clone()))
+                        .timestamp(aws_smithy_types::DateTime::from_millis(
+                            (now - chrono::Duration::minutes(20 - i)).timestamp_millis(),
+                        ))
+                        .value(base + i as f64)
+                        .build(),
+                );
+            }
+            put.send().await.unwrap();
+        }
+        let a = call_cli(
+            &[],
+            &env,
+            "k8s_workload_metrics",
+            json!({"namespace": "shop", "workload": "checkout", "since": "1h"}),
+        )
+        .await;
+        assert!(!a.is_error, "{}", a.text);
+        let series = a.data["series"].as_array().unwrap();
+        let over = series
+            .iter()
+            .find(|s| s["name"] == "memory_over_limit_percent")
+            .expect(&a.text);
+        assert_eq!(over["summary"]["max"], json!(79.0), "{}", a.text);
+        assert_eq!(over["labels"]["workload"], "checkout");
+        assert!(
+            (a.data["limits"][0]["peak_share"].as_f64().unwrap() - 0.79).abs() < 1e-9,
+            "{}",
+            a.text
+        );
+        let a = call_cli(
+            &[],
+            &env,
+            "k8s_workload_metrics",
+            json!({"node": "ip-10-0-1-1", "since": "1h"}),
+        )
+        .await;
+        assert!(!a.is_error, "{}", a.text);
+        assert_eq!(
+            a.data["series"][0]["name"], "node_filesystem_utilization",
+            "{}",
+            a.text
+        );
+        assert_eq!(a.data["series"][0]["labels"]["instance_id"], "i-1");
+
+        // ListMetrics: moto repeats multi-dimension metrics per datapoint; the tool de-duplicates.
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_list_metrics",
+            json!({"namespace": "ContainerInsights", "dimensions": {"PodName": "*"}}),
+        )
+        .await;
+        assert!(!a.is_error, "{}", a.text);
+        assert_eq!(a.data["metrics"].as_array().unwrap().len(), 2, "{}", a.text);
+
+        // Alarms: a metric alarm forced into ALARM, one left OK, history from the stand-in.
+        for (name, threshold) in [("checkout-memory", 70.0), ("checkout-restarts", 5.0)] {
+            cw.put_metric_alarm()
+                .alarm_name(name)
+                .namespace("ContainerInsights")
+                .metric_name(if name == "checkout-memory" {
+                    "pod_memory_utilization_over_pod_limit"
+                } else {
+                    "pod_number_of_container_restarts"
+                })
+                .set_dimensions(Some(pod_dims.to_vec()))
+                .statistic(Statistic::Maximum)
+                .period(60)
+                .evaluation_periods(1)
+                .threshold(threshold)
+                .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+                .send()
+                .await
+                .unwrap();
+        }
+        cw.set_alarm_state()
+            .alarm_name("checkout-memory")
+            .state_value(StateValue::Alarm)
+            .state_reason("Threshold Crossed")
+            .send()
+            .await
+            .unwrap();
+        gateway
+            .seed(
+                SeedKind::AlarmHistory,
+                &json!({"AlarmHistoryItems": [{"AlarmName": "checkout-memory", "AlarmType": "MetricAlarm",
+                    "Timestamp": (now - chrono::Duration::minutes(5)).to_rfc3339(), "HistoryItemType": "StateUpdate",
+                    "HistorySummary": "Alarm updated from OK to ALARM"}]}),
+            )
+            .await
+            .unwrap();
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_get_alarms",
+            json!({"states": ["ALARM"], "history": true, "since": "1h"}),
+        )
+        .await;
+        assert!(!a.is_error, "{}", a.text);
+        assert_eq!(a.data["counts"], json!({"ALARM": 1}), "{}", a.text);
+        let alarm = &a.data["alarms"][0];
+        assert_eq!(alarm["name"], "checkout-memory");
+        assert_eq!(
+            alarm["metric"]["breaching_points"],
+            json!(9),
+            "values 71..79 breach 70: {}",
+            a.text
+        );
+        assert_eq!(
+            a.data["history"][0]["summary"],
+            "Alarm updated from OK to ALARM"
+        );
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_get_alarms",
+            json!({"states": ["OK", "ALARM"], "name_prefix": "checkout-r"}),
+        )
+        .await;
+        assert_eq!(a.data["counts"], json!({"OK": 1}), "{}", a.text);
+
+        // Logs: a Container Insights group found by discovery; filter and Insights modes.
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+        let group = "/aws/containerinsights/shop-prod/application";
+        logs.create_log_group()
+            .log_group_name(group)
+            .send()
+            .await
+            .unwrap();
+        for stream in ["node-a-application.checkout", "node-b-application.cart"] {
+            logs.create_log_stream()
+                .log_group_name(group)
+                .log_stream_name(stream)
+                .send()
+                .await
+                .unwrap();
+            let mut put = logs
+                .put_log_events()
+                .log_group_name(group)
+                .log_stream_name(stream);
+            for i in 0..30 {
+                put = put.log_events(
+                    aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                        .timestamp((now - chrono::Duration::minutes(30 - i)).timestamp_millis())
+                        .message(format!(
+                            "{stream} request {i} took {}ms{}",
+                            10 + i,
+                            if i % 10 == 0 { " ERROR timeout" } else { "" }
+                        ))
+                        .build()
+                        .unwrap(),
+                );
+            }
+            put.send().await.unwrap();
+        }
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_query_logs",
+            json!({"contains": "ERROR timeout", "since": "1h"}),
+        )
+        .await;
+        assert!(!a.is_error, "{}", a.text);
+        assert_eq!(a.data["events"].as_array().unwrap().len(), 6, "{}", a.text);
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_query_logs",
+            json!({"stream_prefix": "node-a", "since": "1h", "limit": 10}),
+        )
+        .await;
+        assert!(!a.is_error, "{}", a.text);
+        let events = a.data["events"].as_array().unwrap();
+        assert_eq!(events.len(), 10, "{}", a.text);
+        assert!(
+            events
+                .iter()
+                .all(|e| e["stream"].as_str().unwrap().starts_with("node-a"))
+        );
+        assert!(a.data["next_page"].is_string(), "{}", a.text);
+
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_query_logs",
+            json!({"mode": "insights", "cluster": "shop-prod", "since": "1h", "limit": 20}),
+        )
+        .await;
+        assert!(!a.is_error, "{}", a.text);
+        assert_eq!(a.data["insights"]["status"], "Complete", "{}", a.text);
+        assert_eq!(
+            a.data["insights"]["rows"].as_array().unwrap().len(),
+            20,
+            "{}",
+            a.text
+        );
+
+        // A query that never finishes in time is stopped, and the tool says so.
+        gateway
+            .fault(&Fault::delay("logs", "GetQueryResults", 5_000))
+            .await
+            .unwrap();
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_query_logs",
+            json!({"mode": "insights", "since": "1h", "timeout_secs": 1}),
+        )
+        .await;
+        assert!(!a.is_error, "{}", a.text);
+        assert_eq!(a.data["insights"]["status"], "Stopped", "{}", a.text);
+        gateway.clear_faults().await.unwrap();
+        let requests = gateway.requests().await.unwrap();
+        assert!(
+            requests.iter().any(|r| r.operation == "StopQuery"),
+            "StopQuery was sent"
+        );
+    }
+}

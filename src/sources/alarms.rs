@@ -207,7 +207,9 @@ impl AlarmsSource for LiveAlarms {
         for state in &filter.states {
             out.extend(self.describe(Some(state), filter).await?);
         }
-        out.retain(|a| filter.matches(a));
+        // Some endpoints ignore StateValue; keep each alarm once, in the states asked for.
+        let mut seen = std::collections::BTreeSet::new();
+        out.retain(|a| filter.matches(a) && seen.insert(a.name.clone()));
         Ok(out)
     }
 

@@ -165,6 +165,23 @@ pub trait LogsSource: Send + Sync {
         limit: usize,
         next: Option<String>,
     ) -> ToolResult<(Vec<LogEvent>, Option<String>)>;
+    /// `filter` restricted to streams starting with `stream_prefix`. The default filters the
+    /// page after fetching; live CloudWatch Logs filters server-side.
+    async fn filter_streams(
+        &self,
+        group: &str,
+        stream_prefix: &str,
+        pattern: Option<&str>,
+        window: Window,
+        limit: usize,
+        next: Option<String>,
+    ) -> ToolResult<(Vec<LogEvent>, Option<String>)> {
+        let (mut events, next) = self
+            .filter(&[group.to_string()], pattern, window, limit, next)
+            .await?;
+        events.retain(|e| e.stream.starts_with(stream_prefix));
+        Ok((events, next))
+    }
 }
 
 /// One Cost Explorer result row: a period, the group keys and metric amounts.
@@ -296,6 +313,18 @@ impl Sources {
         }
         let config = self.aws.get(target).await?;
         Ok(Arc::new(alarms::LiveAlarms::new(&config)))
+    }
+
+    /// CloudWatch Logs Insights; the snapshot backend says it has none.
+    pub async fn logs_insights(
+        &self,
+        target: &AwsTarget,
+    ) -> ToolResult<Arc<dyn cloudwatch_logs::LogsInsights>> {
+        if let Some(bundle) = &self.snapshot {
+            return Ok(bundle.clone());
+        }
+        let config = self.aws.get(target).await?;
+        Ok(Arc::new(cloudwatch_logs::LiveLogs::new(&config)))
     }
 
     pub async fn logs(&self, target: &AwsTarget) -> ToolResult<Arc<dyn LogsSource>> {

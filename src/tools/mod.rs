@@ -16,6 +16,7 @@ pub mod eks;
 pub mod incident;
 pub mod insight;
 pub mod k8s;
+pub mod logs;
 pub mod metrics;
 pub mod nodes;
 pub mod params;
@@ -163,6 +164,7 @@ impl Registry {
         tools.extend(metrics::tools());
         tools.extend(workload::tools());
         tools.extend(alarms::tools());
+        tools.extend(logs::tools());
         tools.extend(cost::tools());
         tools.extend(incident::tools());
         tools.extend(diagnose::tools());
