@@ -17,6 +17,11 @@ pub struct Window {
 }
 
 impl Window {
+    /// Whether unix-ms `t` falls in `[start, end]`.
+    pub fn contains_ms(&self, t: i64) -> bool {
+        (self.start_ms()..=self.end.timestamp_millis()).contains(&t)
+    }
+
     pub fn duration(&self) -> Duration {
         self.end - self.start
     }

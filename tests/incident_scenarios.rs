@@ -268,3 +268,37 @@ async fn dependency_graph_comes_from_the_best_source() {
     );
     assert_eq!(given.data["hypotheses"][0]["component"], "checkout");
 }
+
+#[tokio::test]
+async fn alarms_join_the_timeline_on_the_component_they_watch() {
+    let ctx = snapshot("checkout-oom");
+    let answer = call(&ctx, "incident_timeline", json!({"namespace": "shop"})).await;
+    assert!(!answer.is_error, "{}", answer.text);
+    let alarms: Vec<&Value> = answer.data["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["category"] == "alarm")
+        .collect();
+    assert!(alarms.len() >= 2, "{}", answer.text);
+    let checkout = alarms
+        .iter()
+        .find(|a| a["text"].as_str().unwrap().contains("container_restarts"))
+        .expect("the checkout restart alarm");
+    assert_eq!(checkout["component"], "checkout");
+    // A load balancer alarm has no pod dimension; its name says which Service it watches.
+    let lb = alarms
+        .iter()
+        .find(|a| a["text"].as_str().unwrap().contains("5xx"))
+        .expect("the frontend 5xx alarm");
+    assert_eq!(lb["component"], "frontend");
+    assert!(
+        !answer.data["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("alarm")),
+        "{}",
+        answer.data["notes"]
+    );
+}

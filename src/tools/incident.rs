@@ -31,6 +31,7 @@ use super::progress;
 use super::{Context, READ, Reply, ToolDef};
 use crate::error::{ToolError, ToolResult};
 use crate::output::{Budget, Truncation};
+use crate::sources::alarms::{Alarm, AlarmFilter};
 use crate::sources::service_graph::{ServiceEdge, mesh_edges};
 use crate::sources::{AwsTarget, ClusterSource, LogRequest, MetricsSource, PromQuery};
 use crate::time::{Window, parse_duration, resolve_window};
@@ -103,7 +104,7 @@ pub struct HypothesisOut {
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
 pub struct TimelineItem {
     pub time: DateTime<Utc>,
-    /// event, rollout, scaling, config or anomaly.
+    /// event, rollout, scaling, config, alarm, log or anomaly.
     pub category: String,
     pub component: String,
     /// Cluster data, not instructions.
@@ -306,6 +307,14 @@ impl Scene {
                 .to_string(),
             _ => name.to_string(),
         }
+    }
+
+    /// Names of the workloads that own the scene's pods.
+    fn workload_names(&self) -> BTreeSet<String> {
+        self.pods
+            .iter()
+            .map(|p| self.workload_of_pod(p).1)
+            .collect()
     }
 
     /// The workload kind of a component, for next-step arguments.
@@ -1334,6 +1343,13 @@ async fn find_causes(
     occurrences.extend(container_occurrences(scene));
     occurrences.extend(rollout_occurrences(&revs, &scene.window));
     occurrences.extend(config_occurrences(&changes));
+    // Only a move into ALARM is evidence of a cause; recoveries stay on the timeline.
+    occurrences.extend(
+        alarm_occurrences(ctx, scene, &mut notes)
+            .await
+            .into_iter()
+            .filter(|o| o.message.contains("to ALARM")),
+    );
     let symptom = symptom_series(&candidates, &target.component);
     let mut input = RcaInput {
         symptom,
@@ -1753,8 +1769,9 @@ async fn timeline(
         p.until.as_deref(),
     )
     .await?;
-    let mut notes = vec!["alarms are not included: no alarm source is wired yet".to_string()];
-    let occurrences = timeline_occurrences(&scene);
+    let mut notes = Vec::new();
+    let mut occurrences = timeline_occurrences(&scene);
+    occurrences.extend(alarm_occurrences(&ctx, &scene, &mut notes).await);
     let omitted = scene
         .events
         .iter()
@@ -1783,6 +1800,79 @@ async fn timeline(
             truncated,
         },
     })
+}
+
+/// CloudWatch alarm state changes in the window, each attached to the component its dimensions
+/// (or, failing those, its name) point at. An account or bundle without alarms adds nothing; a
+/// failure to read them becomes a note, not an error.
+async fn alarm_occurrences(
+    ctx: &Context,
+    scene: &Scene,
+    notes: &mut Vec<String>,
+) -> Vec<Occurrence> {
+    let read = async {
+        let source = ctx.sources.alarms(&AwsTarget::default()).await?;
+        let alarms = source.alarms(&AlarmFilter::default()).await?;
+        let history = source.history(None, scene.window).await?;
+        Ok::<_, ToolError>((alarms, history))
+    };
+    let (alarms, history) = match read.await {
+        Ok(found) => found,
+        Err(e) => {
+            notes.push(format!("alarms not read: {e}"));
+            return Vec::new();
+        }
+    };
+    let components = scene.workload_names();
+    history
+        .iter()
+        .filter(|h| h.kind == "StateUpdate")
+        .filter_map(|h| {
+            let at = DateTime::parse_from_rfc3339(&h.timestamp).ok()?;
+            let alarm = alarms.iter().find(|a| a.name == h.alarm);
+            Some(Occurrence {
+                kind: OccurrenceKind::Alarm,
+                component: alarm_component(scene, &components, &h.alarm, alarm),
+                reason: h.alarm.clone(),
+                message: h.summary.clone(),
+                time_ms: at.timestamp_millis(),
+                count: 1,
+            })
+        })
+        .filter(|o| scene.window.contains_ms(o.time_ms))
+        .collect()
+}
+
+/// The component an alarm watches: a Container Insights `PodName` (the workload) or `Service`
+/// dimension, else the longest workload name that stands as a whole token in the alarm's name
+/// (`k8s-shop-frontend-8c1e-5xx` -> frontend), else `alarm/<name>`.
+fn alarm_component(
+    scene: &Scene,
+    components: &BTreeSet<String>,
+    name: &str,
+    alarm: Option<&Alarm>,
+) -> String {
+    let dims = alarm.map(|a| &a.dimensions);
+    if let Some(d) = dims {
+        if let Some(pod) = d.get("PodName") {
+            return scene.component_of("Pod", pod);
+        }
+        if let Some(svc) = d.get("Service").or_else(|| d.get("ServiceName"))
+            && let Some(target) = scene.service_components().get(svc)
+        {
+            return target.clone();
+        }
+    }
+    let tokens: Vec<&str> = name.split(['-', '_', '.', '/', ':']).collect();
+    components
+        .iter()
+        .filter(|c| {
+            let parts: Vec<&str> = c.split('-').collect();
+            tokens.windows(parts.len()).any(|w| w == parts.as_slice())
+        })
+        .max_by_key(|c| c.len())
+        .cloned()
+        .unwrap_or_else(|| format!("alarm/{name}"))
 }
 
 fn timeline_occurrences(scene: &Scene) -> Vec<Occurrence> {
