@@ -18,7 +18,7 @@ use kube::api::{Api, DynamicObject, ListParams, LogParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, discovery::Scope};
 use kube::{Client, Config, Discovery};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::aws::{AwsConfigCache, credentials, map_sdk_error, sign_request};
@@ -477,34 +477,16 @@ impl ClusterSource for LiveCluster {
     }
 
     async fn events(&self, namespace: Option<&str>) -> ToolResult<Vec<Value>> {
-        let kind = KindInfo {
-            group: String::new(),
-            version: "v1".into(),
-            kind: "Event".into(),
-            plural: "events".into(),
-            namespaced: true,
-            short_names: Vec::new(),
-        };
-        let mut out = Vec::new();
-        let mut token = None;
-        // Events are many but small; page through them with a hard cap on pages.
-        for _ in 0..20 {
-            let page = self
-                .list(&ListRequest {
-                    kind: kind.clone(),
-                    namespace: namespace.map(str::to_string),
-                    limit: Some(500),
-                    continue_token: token,
-                    ..Default::default()
-                })
-                .await?;
-            out.extend(page.items);
-            token = page.continue_token;
-            if token.is_none() {
-                break;
-            }
-        }
-        Ok(out)
+        let core = self.all_events(event_kind("", "v1"), namespace).await?;
+        // events.k8s.io/v1 is the same store seen through the newer API; reading it too catches
+        // events a client wrote there that an aggregating proxy or old server shows only there.
+        // Core already holds everything in a normal cluster, so a refusal (RBAC granted on core
+        // events only) or a missing API (old server) is no reason to fail the call.
+        let newer = self
+            .all_events(event_kind("events.k8s.io", "v1"), namespace)
+            .await
+            .unwrap_or_default();
+        Ok(merge_events(core, newer))
     }
 
     async fn pod_logs(&self, req: &LogRequest) -> ToolResult<Vec<LogLine>> {
@@ -542,9 +524,128 @@ impl ClusterSource for LiveCluster {
     }
 }
 
+fn event_kind(group: &str, version: &str) -> KindInfo {
+    KindInfo {
+        group: group.into(),
+        version: version.into(),
+        kind: "Event".into(),
+        plural: "events".into(),
+        namespaced: true,
+        short_names: Vec::new(),
+    }
+}
+
+impl LiveCluster {
+    /// Every event of one API, page by page, with a hard cap on pages.
+    async fn all_events(&self, kind: KindInfo, namespace: Option<&str>) -> ToolResult<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut token = None;
+        for _ in 0..20 {
+            let page = self
+                .list(&ListRequest {
+                    kind: kind.clone(),
+                    namespace: namespace.map(str::to_string),
+                    limit: Some(500),
+                    continue_token: token,
+                    ..Default::default()
+                })
+                .await?;
+            out.extend(page.items);
+            token = page.continue_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Core events plus the events.k8s.io/v1 ones core lacks (same namespace/name), converted to
+/// the core/v1 shape tools read.
+pub fn merge_events(core: Vec<Value>, newer: Vec<Value>) -> Vec<Value> {
+    let key = |e: &Value| {
+        (
+            e.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            e.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    let seen: std::collections::HashSet<(String, String)> = core.iter().map(key).collect();
+    let mut out = core;
+    out.extend(
+        newer
+            .into_iter()
+            .filter(|e| !seen.contains(&key(e)))
+            .map(to_core_event),
+    );
+    out
+}
+
+/// events.k8s.io/v1 -> core/v1 field names, as the API server converts between them.
+pub fn to_core_event(e: Value) -> Value {
+    let get = |p: &str| e.pointer(p).cloned();
+    let first = get("/deprecatedFirstTimestamp").or_else(|| get("/eventTime"));
+    let last = get("/series/lastObservedTime")
+        .or_else(|| get("/deprecatedLastTimestamp"))
+        .or_else(|| get("/eventTime"));
+    let count = get("/series/count")
+        .or_else(|| get("/deprecatedCount"))
+        .unwrap_or(json!(1));
+    let component = get("/reportingController").or_else(|| get("/deprecatedSource/component"));
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": get("/metadata"),
+        "involvedObject": get("/regarding"),
+        "related": get("/related"),
+        "reason": get("/reason"),
+        "message": get("/note"),
+        "type": get("/type"),
+        "action": get("/action"),
+        "count": count,
+        "firstTimestamp": first,
+        "lastTimestamp": last,
+        "eventTime": get("/eventTime"),
+        "source": {"component": component, "host": get("/deprecatedSource/host")},
+        "reportingComponent": get("/reportingController"),
+        "reportingInstance": get("/reportingInstance"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newer_events_fill_in_what_core_lacks() {
+        let core = vec![
+            json!({"metadata": {"namespace": "shop", "name": "a.1"}, "reason": "BackOff", "count": 3}),
+        ];
+        let newer = vec![
+            json!({"metadata": {"namespace": "shop", "name": "a.1"}, "reason": "BackOff", "note": "dup"}),
+            json!({"metadata": {"namespace": "shop", "name": "b.2"}, "reason": "Unhealthy", "note": "probe failed",
+                "type": "Warning", "regarding": {"kind": "Pod", "name": "web"}, "reportingController": "kubelet",
+                "eventTime": "2026-11-20T14:00:00.000000Z",
+                "series": {"count": 9, "lastObservedTime": "2026-11-20T14:20:00.000000Z"}}),
+            json!({}),
+        ];
+        let merged = merge_events(core, newer);
+        assert_eq!(merged.len(), 3);
+        assert_eq!(merged[0]["count"], 3);
+        let b = &merged[1];
+        assert_eq!(b["involvedObject"]["name"], "web");
+        assert_eq!(b["message"], "probe failed");
+        assert_eq!(b["count"], 9);
+        assert_eq!(b["firstTimestamp"], "2026-11-20T14:00:00.000000Z");
+        assert_eq!(b["lastTimestamp"], "2026-11-20T14:20:00.000000Z");
+        assert_eq!(b["source"]["component"], "kubelet");
+        assert_eq!(merged[2]["count"], 1);
+    }
 
     #[test]
     fn pem_bundle_to_der() {
