@@ -600,3 +600,41 @@ mod live {
         );
     }
 }
+
+/// `k8s_workload_metrics` through the real binary against the Prometheus `tests/run.sh`
+/// backfilled (anchors in `tests/prometheus/README.md`): the leaking pod peaks at its limit.
+#[tokio::test]
+async fn workload_metrics_from_real_prometheus() {
+    let url = common::component("EKS_OPS_TEST_PROMETHEUS_URL");
+    let anchors: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::component("EKS_OPS_TEST_PROMETHEUS_ANCHORS")).unwrap(),
+    )
+    .unwrap();
+    let oom = anchors["oom"].as_i64().unwrap();
+    let at = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap().to_rfc3339();
+    let a = common::call_cli(
+        &["--prometheus-url", &url],
+        &[],
+        "k8s_workload_metrics",
+        json!({"namespace": "shop", "workload": "checkout", "since": at(oom - 3600), "until": at(oom + 1800)}),
+    )
+    .await;
+    assert!(!a.is_error, "{}", a.text);
+    assert_eq!(
+        a.data["limits"][0]["pod"], "checkout-7c9f-abcde",
+        "{}",
+        a.text
+    );
+    assert!(
+        a.data["limits"][0]["peak_share"].as_f64().unwrap() > 0.99,
+        "{}",
+        a.text
+    );
+    let restarts = a.data["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "restarts" && s["labels"]["pod"] == "checkout-7c9f-abcde")
+        .expect("restarts of the OOMKilled pod");
+    assert_eq!(restarts["summary"]["max"], json!(1.0), "{}", a.text);
+}

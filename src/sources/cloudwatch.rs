@@ -114,7 +114,8 @@ const SIGNAL_QUERIES: [(&str, &str); 11] = [
 /// Node signals answer only a node selector: with a namespace they would count its pods per
 /// node under a node name.
 fn applies(signal: &str, labels: &[(String, String)]) -> bool {
-    let node_only = labels.iter().all(|(k, _)| k == "node" || k == "cluster");
+    let node_only = labels.iter().any(|(k, _)| k == "node")
+        && labels.iter().all(|(k, _)| k == "node" || k == "cluster");
     !signal.starts_with("node_") || node_only
 }
 
@@ -437,6 +438,10 @@ mod tests {
             &[("namespace".into(), "shop".into())]
         ));
         assert!(applies("restarts", &[("namespace".into(), "shop".into())]));
+        assert!(
+            !applies("node_pod_count", &[]),
+            "`kube_pod_info{}` is not valid PromQL"
+        );
         assert_eq!(
             matchers(&[
                 ("cluster".into(), "prod".into()),
