@@ -440,7 +440,7 @@ mod tests {
         assert!(applies("restarts", &[("namespace".into(), "shop".into())]));
         assert!(
             !applies("node_pod_count", &[]),
-            "`kube_pod_info{}` is not valid PromQL"
+            "`kube_pod_info{{}}` is not valid PromQL"
         );
         assert_eq!(
             matchers(&[
