@@ -638,3 +638,41 @@ async fn workload_metrics_from_real_prometheus() {
         .expect("restarts of the OOMKilled pod");
     assert_eq!(restarts["summary"]["max"], json!(1.0), "{}", a.text);
 }
+
+/// `prometheus_query` discovery against the backfilled real Prometheus.
+#[tokio::test]
+async fn prometheus_discovery_against_real_prometheus() {
+    let url = common::component("EKS_OPS_TEST_PROMETHEUS_URL");
+    let g = ["--prometheus-url", url.as_str()];
+    let q = |args: Value| common::call_cli(&g, &[], "prometheus_query", args);
+    let a = q(json!({"query": "", "discover": "labels", "since": "30d"})).await;
+    assert!(!a.is_error, "{}", a.text);
+    let labels = a.data["discovered"].as_array().unwrap();
+    assert!(
+        labels.contains(&json!("pod")) && labels.contains(&json!("namespace")),
+        "{}",
+        a.text
+    );
+    let a = q(json!({"query": "kube_pod_container_status_restarts_total", "discover": "label_values", "label": "pod", "since": "30d"})).await;
+    assert!(!a.is_error, "{}", a.text);
+    assert!(
+        a.data["discovered"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("checkout-7c9f-abcde")),
+        "{}",
+        a.text
+    );
+    let a = q(json!({"query": "container_memory_working_set_bytes{pod=\"checkout-7c9f-abcde\"}", "discover": "series", "since": "30d"})).await;
+    assert!(!a.is_error, "{}", a.text);
+    assert_eq!(
+        a.data["discovered"].as_array().unwrap().len(),
+        1,
+        "{}",
+        a.text
+    );
+    let a = q(json!({"query": "", "discover": "label_values", "label": "../admin"})).await;
+    assert!(a.is_error && a.text.contains("`label`"), "{}", a.text);
+    let a = q(json!({"query": "", "discover": "metrics"})).await;
+    assert!(a.is_error && a.text.contains("`discover`"), "{}", a.text);
+}

@@ -247,6 +247,18 @@ impl MetricsSource for LiveMetrics {
         self.prometheus()?.query(query).await
     }
 
+    async fn prom_discover(
+        &self,
+        what: &str,
+        label: Option<&str>,
+        selector: Option<&str>,
+        window: Window,
+    ) -> ToolResult<Vec<String>> {
+        self.prometheus()?
+            .discover(what, label, selector, window)
+            .await
+    }
+
     async fn workload_signals(
         &self,
         labels: &[(String, String)],

@@ -142,6 +142,19 @@ pub trait MetricsSource: Send + Sync {
         signals: &[String],
         window: Window,
     ) -> ToolResult<Vec<Series>>;
+    /// Prometheus series, label names or label values (`what`); only live Prometheus has them.
+    async fn prom_discover(
+        &self,
+        _what: &str,
+        _label: Option<&str>,
+        _selector: Option<&str>,
+        _window: Window,
+    ) -> ToolResult<Vec<String>> {
+        Err(ToolError::NotConfigured {
+            what: "Prometheus discovery".into(),
+            how: "a snapshot has no Prometheus; start the server with --prometheus-url".into(),
+        })
+    }
 }
 
 /// One log event from CloudWatch Logs.

@@ -125,6 +125,42 @@ impl PromClient {
         parse_envelope(&body, status.as_u16())
     }
 
+    /// Series, label names or one label's values in a window: `/api/v1/series`, `/labels`,
+    /// `/label/<name>/values`, optionally narrowed by a series selector.
+    pub async fn discover(
+        &self,
+        what: &str,
+        label: Option<&str>,
+        selector: Option<&str>,
+        window: crate::time::Window,
+    ) -> ToolResult<Vec<String>> {
+        let mut params = vec![
+            ("start", window.start.timestamp().to_string()),
+            ("end", window.end.timestamp().to_string()),
+        ];
+        if let Some(sel) = selector {
+            params.push(("match[]", sel.to_string()));
+        }
+        let path = match (what, label) {
+            ("labels", _) => "/api/v1/labels".to_string(),
+            ("series", _) => "/api/v1/series".to_string(),
+            ("label_values", Some(l)) if is_label_name(l) => format!("/api/v1/label/{l}/values"),
+            ("label_values", _) => {
+                return Err(ToolError::invalid(
+                    "label",
+                    "label_values needs `label`, a label name such as pod or namespace",
+                ));
+            }
+            (w, _) => {
+                return Err(ToolError::invalid(
+                    "discover",
+                    format!("`{w}` is not a discovery; use series, labels or label_values"),
+                ));
+            }
+        };
+        Ok(discovered(&self.get(&path, &params).await?))
+    }
+
     pub async fn query(&self, q: &PromQuery) -> ToolResult<Vec<Series>> {
         let data = match q.step_secs {
             None => {
@@ -152,6 +188,36 @@ impl PromClient {
         };
         parse_data(&data)
     }
+}
+
+/// A Prometheus label name, so that it can go into a URL path unescaped.
+pub fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Discovery answers as text: strings as they are, series as `name{k="v",...}`.
+pub fn discovered(data: &Value) -> Vec<String> {
+    data.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(m) => {
+                let name = m.get("__name__").and_then(Value::as_str).unwrap_or("");
+                let labels: Vec<String> = m
+                    .iter()
+                    .filter(|(k, _)| *k != "__name__")
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                Some(format!("{name}{{{}}}", labels.join(",")))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Checks the `{"status": ..., "data": ...}` envelope and returns `data`.
@@ -258,6 +324,17 @@ pub fn parse_data(data: &Value) -> ToolResult<Vec<Series>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovery_answers_and_label_names() {
+        let data = serde_json::json!([{"__name__": "up", "job": "a\"b"}, "pod", 3]);
+        assert_eq!(
+            discovered(&data),
+            vec![r#"up{job="a\"b"}"#.to_string(), "pod".to_string()]
+        );
+        assert!(is_label_name("pod_name") && is_label_name("_x1"));
+        assert!(!is_label_name("") && !is_label_name("1x") && !is_label_name("../query"));
+    }
 
     #[test]
     fn parses_a_matrix_with_nan() {

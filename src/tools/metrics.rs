@@ -83,6 +83,9 @@ pub struct SeriesOutput {
     pub series: Vec<SeriesOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<Truncation>,
+    /// Discovery answers: series, label names or label values.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub discovered: Vec<String>,
 }
 
 /// Shapes series for output: every series keeps its summary; points share what the budget leaves.
@@ -291,6 +294,7 @@ async fn query_cloudwatch(
             end: window.end.to_rfc3339(),
             series,
             truncated,
+            discovered: Vec::new(),
         },
     })
 }
@@ -298,7 +302,7 @@ async fn query_cloudwatch(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromParams {
-    /// PromQL expression.
+    /// PromQL expression; with `discover`, a series selector or "".
     pub query: String,
     /// Evaluate once at `until` instead of over the window.
     pub instant: Option<bool>,
@@ -307,6 +311,9 @@ pub struct PromParams {
     pub until: Option<String>,
     /// Range step in seconds; default fits about 240 points.
     pub step: Option<u64>,
+    /// Discover instead: `series` (query is a selector), `labels`, or `label_values` of `label`.
+    pub discover: Option<String>,
+    pub label: Option<String>,
     #[serde(flatten)]
     pub aws: AwsArgs,
 }
@@ -342,6 +349,19 @@ async fn query_prometheus(
         }
         (false, None) => Some(crate::sources::cloudwatch::step_for(window)),
     };
+    if let Some(what) = &p.discover {
+        let selector = Some(p.query.trim()).filter(|q| !q.is_empty());
+        let found = metrics
+            .prom_discover(what, p.label.as_deref(), selector, window)
+            .await?;
+        return Ok(discovery_reply(
+            &metrics.describe(),
+            what,
+            found,
+            window,
+            &budget,
+        ));
+    }
     let series = metrics
         .promql(&PromQuery {
             query: non_empty("query", &p.query)?.to_string(),
@@ -369,8 +389,41 @@ async fn query_prometheus(
             end: window.end.to_rfc3339(),
             series,
             truncated,
+            discovered: Vec::new(),
         },
     })
+}
+
+fn discovery_reply(
+    source: &str,
+    what: &str,
+    found: Vec<String>,
+    window: crate::time::Window,
+    budget: &Budget,
+) -> Reply<SeriesOutput> {
+    let total = found.len();
+    let (discovered, dropped) = budget.take(found, 0.8);
+    let truncated = (dropped > 0).then(|| Truncation {
+        total,
+        returned: discovered.len(),
+        how_to_get_more:
+            "narrow with a selector in `query` or a shorter window, or raise response_bytes".into(),
+    });
+    let mut summary = format!("{total} {what} from {source}");
+    for d in discovered.iter().take(100) {
+        summary.push_str(&format!("\n{d}"));
+    }
+    Reply {
+        summary,
+        data: SeriesOutput {
+            source: source.to_string(),
+            start: window.start.to_rfc3339(),
+            end: window.end.to_rfc3339(),
+            series: Vec::new(),
+            truncated,
+            discovered,
+        },
+    }
 }
 
 #[cfg(test)]
