@@ -42,7 +42,8 @@ pub fn finish(output: ToolOutput, budget: &Budget, redactor: &Redactor) -> CallT
         ));
     }
     let summary = text::clip(&summary, budget.bytes);
-    let mut result = CallToolResult::structured(data);
-    result.content = vec![ContentBlock::text(summary)];
+    // Not `CallToolResult::structured`: it renders the whole value as text only for us to replace it.
+    let mut result = CallToolResult::success(vec![ContentBlock::text(summary)]);
+    result.structured_content = Some(data);
     result
 }

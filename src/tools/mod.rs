@@ -8,8 +8,8 @@
 
 pub mod alarms;
 pub mod cost;
-pub mod cost_trend;
 pub mod cost_rightsizing;
+pub mod cost_trend;
 pub mod cost_workload;
 pub mod diagnose;
 pub mod eks;
