@@ -280,6 +280,22 @@ mod tests {
     }
 
     #[test]
+    fn three_pods_share_one_node() {
+        let (nodes, mut pods) = cluster();
+        // Requests 0.25 core / 1 GiB, uses 0.1 / 0.5 GiB: charged its requests.
+        pods.push(pod("cron", "a", 0.25, 1.0, Some((0.1, 0.5))));
+        pods.retain(|p| p.node == "a");
+        let a = allocate(&nodes[..1], &pods, 4.0);
+        let cost = |name: &str| a.pods.iter().find(|p| p.workload == name).unwrap().total();
+        // api 0.70 and worker 1.20 as above; cron: 10 h x (0.25 x 0.04 + 1 x 0.01) = 0.20.
+        assert!(close(cost("api"), 0.70));
+        assert!(close(cost("worker"), 1.20));
+        assert!(close(cost("cron"), 0.20));
+        // Node a: 3.20 in all, 2.10 charged, 1.10 idle.
+        assert!(close(a.nodes[0].idle, 1.10), "{:?}", a.nodes[0]);
+    }
+
+    #[test]
     fn an_empty_node_is_all_idle() {
         let (nodes, _) = cluster();
         let a = allocate(&nodes, &[], 4.0);
