@@ -79,8 +79,10 @@ impl PromClient {
             .map_err(|e| ToolError::backend("Prometheus URL", e))?;
         url.query_pairs_mut()
             .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+        // The signed host must be what reqwest sends: with the port when it is not the default.
+        let host = &url[url::Position::BeforeHost..url::Position::AfterPort];
         let mut request = http::Request::get(url.as_str())
-            .header("host", url.host_str().unwrap_or_default())
+            .header("host", host)
             .body(Vec::new())
             .map_err(|e| ToolError::backend("Prometheus request", e))?;
         if let Some((region, sdk)) = &self.amp {
