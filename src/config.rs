@@ -31,7 +31,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "EKS_OPS_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
     /// Amazon Managed Prometheus workspace id (requests are SigV4-signed for `aps`; the
-    /// AWS_ENDPOINT_URL_AMP variable replaces https://aps-workspaces.<region>.amazonaws.com).
+    /// AWS_ENDPOINT_URL_AMP variable replaces `https://aps-workspaces.REGION.amazonaws.com`).
     #[arg(long, global = true, env = "EKS_OPS_AMP_WORKSPACE_ID")]
     pub amp_workspace_id: Option<String>,
     /// Serve every source from a snapshot bundle directory, or `builtin:NAME`.
