@@ -224,7 +224,7 @@ pub fn discovered(data: &Value) -> Vec<String> {
 
 /// Checks the `{"status": ..., "data": ...}` envelope and returns `data`.
 pub fn parse_envelope(body: &str, http_status: u16) -> ToolResult<Value> {
-    let v: Value = serde_json::from_str(body).map_err(|_| {
+    let mut v: Value = serde_json::from_str(body).map_err(|_| {
         ToolError::backend(
             "Prometheus",
             format!(
@@ -234,7 +234,8 @@ pub fn parse_envelope(body: &str, http_status: u16) -> ToolResult<Value> {
         )
     })?;
     if v.get("status").and_then(Value::as_str) == Some("success") {
-        return Ok(v.get("data").cloned().unwrap_or(Value::Null));
+        // Taken, not cloned: a day of many series is tens of megabytes.
+        return Ok(v.get_mut("data").map(Value::take).unwrap_or(Value::Null));
     }
     let kind = v
         .get("errorType")
@@ -259,7 +260,7 @@ pub fn parse_envelope(body: &str, http_status: u16) -> ToolResult<Value> {
 /// Turns a query `data` member (matrix, vector or scalar) into series.
 pub fn parse_data(data: &Value) -> ToolResult<Vec<Series>> {
     let result_type = data.get("resultType").and_then(Value::as_str).unwrap_or("");
-    let result = data.get("result").cloned().unwrap_or(Value::Null);
+    let result = data.get("result").unwrap_or(&Value::Null);
     let sample = |s: &Value| -> Option<(i64, f64)> {
         let t = s.get(0)?.as_f64()?;
         let v = s.get(1)?.as_str()?;
@@ -309,7 +310,7 @@ pub fn parse_data(data: &Value) -> ToolResult<Vec<Series>> {
             }
         }
         "scalar" | "string" => {
-            if let Some((t, v)) = sample(&result) {
+            if let Some((t, v)) = sample(result) {
                 out.push(Series::new("scalar", vec![t], vec![v]));
             }
         }
