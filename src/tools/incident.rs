@@ -1824,6 +1824,7 @@ async fn alarm_occurrences(
         }
     };
     let components = scene.workload_names();
+    let services = scene.service_components();
     history
         .iter()
         .filter(|h| h.kind == "StateUpdate")
@@ -1832,7 +1833,7 @@ async fn alarm_occurrences(
             let alarm = alarms.iter().find(|a| a.name == h.alarm);
             Some(Occurrence {
                 kind: OccurrenceKind::Alarm,
-                component: alarm_component(scene, &components, &h.alarm, alarm),
+                component: alarm_component(scene, &components, &services, &h.alarm, alarm),
                 reason: h.alarm.clone(),
                 message: h.summary.clone(),
                 time_ms: at.timestamp_millis(),
@@ -1849,6 +1850,7 @@ async fn alarm_occurrences(
 fn alarm_component(
     scene: &Scene,
     components: &BTreeSet<String>,
+    services: &BTreeMap<String, String>,
     name: &str,
     alarm: Option<&Alarm>,
 ) -> String {
@@ -1858,7 +1860,7 @@ fn alarm_component(
             return scene.component_of("Pod", pod);
         }
         if let Some(svc) = d.get("Service").or_else(|| d.get("ServiceName"))
-            && let Some(target) = scene.service_components().get(svc)
+            && let Some(target) = services.get(svc)
         {
             return target.clone();
         }
