@@ -300,6 +300,38 @@ async fn logs_filter_mode_in_the_bundle() {
     );
 }
 
+#[tokio::test]
+async fn expressions_on_a_snapshot_are_checked_then_refused_plainly() {
+    let ctx = bundle("checkout-oom");
+    let a = call(
+        &ctx,
+        "cloudwatch_query_metrics",
+        json!({"namespace": "ContainerInsights", "metric_name": "pod_cpu_utilization", "expression": "m1*100"}),
+    )
+    .await;
+    assert!(
+        a.is_error && a.text.contains("not_configured") && a.text.contains("`expression`"),
+        "{}",
+        a.text
+    );
+    for (args, field) in [
+        (
+            json!({"namespace": "A", "metric_name": "B", "metrics": [{"metric_name": "C"}]}),
+            "`metrics`",
+        ),
+        (json!({"expression": "m1 + m2"}), "`expression`"),
+        (
+            json!({"expression": "SELECT AVG(x) FROM y", "metric_name": "z"}),
+            "`metric_name`",
+        ),
+        (json!({"expression": "x".repeat(2049)}), "`expression`"),
+        (json!({"metric_name": "B"}), "`namespace`"),
+    ] {
+        let a = call(&ctx, "cloudwatch_query_metrics", args.clone()).await;
+        assert!(a.is_error && a.text.contains(field), "{args}: {}", a.text);
+    }
+}
+
 mod live {
     //! Through the real binary against moto behind the test gateway (CBOR bridge for
     //! CloudWatch; DescribeAlarmHistory is the gateway's stand-in, seeded here). moto completes
@@ -597,6 +629,128 @@ mod live {
         assert!(
             requests.iter().any(|r| r.operation == "StopQuery"),
             "StopQuery was sent"
+        );
+    }
+
+    /// Metric math and Metrics Insights through the real binary. moto evaluates neither, so the
+    /// gateway's stand-in (`tests/support/src/aws/metric_math.rs`) computes them from the samples
+    /// written here; the test checks what the tool sends and how it reads the answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn metric_math_and_metrics_insights() {
+        let moto = MotoServer::spawn(
+            MotoServer::locate().expect("moto_server (tests/run.sh installs it)"),
+        )
+        .await
+        .expect("moto starts");
+        let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+        let endpoint = gateway.url();
+        let env = env(&endpoint);
+        let cw = aws_sdk_cloudwatch::Client::new(&sdk(&endpoint).await);
+        let now = chrono::Utc::now();
+        for (instance, requests, errors) in [("i-1", 10.0, 1.0), ("i-2", 20.0, 5.0)] {
+            let mut put = cw.put_metric_data().namespace("App");
+            for i in 0..10 {
+                let at = aws_smithy_types::DateTime::from_millis(
+                    (now - chrono::Duration::minutes(12 - i)).timestamp_millis(),
+                );
+                for (name, value) in [("Requests", requests), ("Errors", errors)] {
+                    put = put.metric_data(
+                        MetricDatum::builder()
+                            .metric_name(name)
+                            .dimensions(dim("InstanceId", instance))
+                            .timestamp(at)
+                            .value(value)
+                            .build(),
+                    );
+                }
+            }
+            put.send().await.unwrap();
+        }
+
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_query_metrics",
+            json!({"namespace": "App", "metric_name": "Requests", "stat": "Sum", "period": 60,
+                   "dimensions": {"InstanceId": "i-2"}, "since": "1h", "expression": "100*m2/m1",
+                   "metrics": [{"metric_name": "Errors", "dimensions": {"InstanceId": "i-2"}}]}),
+        )
+        .await;
+        assert!(!a.is_error, "{}", a.text);
+        let series = a.data["series"].as_array().unwrap();
+        assert_eq!(
+            series.len(),
+            1,
+            "only the expression is returned: {}",
+            a.text
+        );
+        assert_eq!(series[0]["summary"]["points"], 10, "{}", a.text);
+        assert_eq!(series[0]["summary"]["min"], json!(25.0), "{}", a.text);
+        assert_eq!(series[0]["summary"]["max"], json!(25.0), "{}", a.text);
+        assert_eq!(series[0]["name"], "e1", "an expression without a label is named by its id");
+
+        let sql = "SELECT SUM(Errors) FROM SCHEMA(\"App\", InstanceId) GROUP BY InstanceId ORDER BY SUM() DESC";
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_query_metrics",
+            json!({"expression": sql, "since": "1h", "period": 300}),
+        )
+        .await;
+        assert!(!a.is_error, "{}", a.text);
+        let series = a.data["series"].as_array().unwrap();
+        let totals: Vec<(String, f64)> = series
+            .iter()
+            .map(|s| {
+                let sum = s["points"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p[1].as_f64().unwrap())
+                    .sum();
+                (s["name"].as_str().unwrap().to_string(), sum)
+            })
+            .collect();
+        assert_eq!(
+            totals,
+            vec![("i-2".to_string(), 50.0), ("i-1".to_string(), 10.0)],
+            "one series per group, CloudWatch's order kept: {}",
+            a.text
+        );
+        let sent = gateway.requests().await.unwrap();
+        assert!(
+            sent.iter()
+                .filter(|r| r.operation == "GetMetricData")
+                .all(|r| r.route == eks_ops_testbed::aws::Route::StandIn),
+            "expressions went to the stand-in"
+        );
+
+        // CloudWatch's own rejection of an expression reaches the model with its code.
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_query_metrics",
+            json!({"namespace": "App", "metric_name": "Requests", "expression": "m1 +", "since": "1h"}),
+        )
+        .await;
+        assert!(a.is_error, "{}", a.text);
+        assert!(
+            a.text.contains("ValidationError") && a.text.contains("GetMetricData"),
+            "{}",
+            a.text
+        );
+        // Caught before any call: an id the expression uses but nobody defined.
+        let a = call_cli(
+            &[],
+            &env,
+            "cloudwatch_query_metrics",
+            json!({"namespace": "App", "metric_name": "Requests", "expression": "m2/m1"}),
+        )
+        .await;
+        assert!(
+            a.is_error && a.text.contains("`expression`") && a.text.contains("`m2`"),
+            "{}",
+            a.text
         );
     }
 }

@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::types::{
-    Dimension, DimensionFilter, Metric, MetricDataQuery, MetricStat, ScanBy,
+    Dimension, DimensionFilter, MessageData, Metric, MetricDataQuery, MetricDataResult, MetricStat,
+    ScanBy,
 };
 use eks_ops_engine::series::Series;
 use std::collections::BTreeSet;
@@ -15,7 +16,7 @@ use super::aws::map_sdk_error;
 use super::container_insights::{self as ci, MetricFilter, MetricId, Scope};
 use super::prometheus::PromClient;
 use super::snapshot::Bundle;
-use super::{MetricQuery, MetricsSource, PromQuery};
+use super::{ExpressionAnswer, ExpressionQuery, MetricQuery, MetricsSource, PromQuery};
 use crate::error::{ToolError, ToolResult};
 use crate::time::Window;
 
@@ -147,6 +148,97 @@ pub fn step_for(window: Window) -> u64 {
     ((window.duration().num_seconds().max(60) as u64) / 240).clamp(15, 3600)
 }
 
+/// Pages of GetMetricData read per call; each holds up to 100,800 points.
+const MAX_PAGES: usize = 50;
+
+/// The id of the expression in an expression call; metrics are `m1`, `m2`, ….
+const EXPRESSION_ID: &str = "e1";
+
+fn metric_stat_query(id: String, q: &MetricQuery, return_data: bool) -> MetricDataQuery {
+    let dims = q
+        .dimensions
+        .iter()
+        .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+        .collect::<Vec<_>>();
+    let metric = Metric::builder()
+        .namespace(&q.namespace)
+        .metric_name(&q.metric_name)
+        .set_dimensions(Some(dims))
+        .build();
+    let stat = MetricStat::builder()
+        .metric(metric)
+        .period(q.period_secs)
+        .stat(&q.stat)
+        .build();
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(stat)
+        .return_data(return_data)
+        .build()
+}
+
+/// Expression results gathered over pages. A SEARCH or a GROUP BY answers many series under one
+/// id, told apart by label, and a series' points may continue on the next page.
+#[derive(Default)]
+struct MergedResults {
+    series: Vec<Series>,
+    /// The last status per series: `PartialData` on the final page means points are missing.
+    status: Vec<Option<String>>,
+    messages: Vec<String>,
+}
+
+impl MergedResults {
+    fn add_page(&mut self, results: &[MetricDataResult], messages: &[MessageData]) {
+        for result in results {
+            let label = result.label().or(result.id()).unwrap_or(EXPRESSION_ID);
+            let index = match self.series.iter().position(|s| s.name == label) {
+                Some(i) => i,
+                None => {
+                    self.series.push(Series {
+                        name: label.to_string(),
+                        ..Default::default()
+                    });
+                    self.status.push(None);
+                    self.series.len() - 1
+                }
+            };
+            let series = &mut self.series[index];
+            for (t, v) in result.timestamps().iter().zip(result.values()) {
+                series.timestamps.push(t.to_millis().unwrap_or_default());
+                series.values.push(*v);
+            }
+            self.status[index] = result.status_code().map(|c| c.as_str().to_string());
+            for m in result.messages() {
+                self.messages.push(format!("{label}: {}", message_text(m)));
+            }
+        }
+        self.messages.extend(messages.iter().map(message_text));
+    }
+
+    fn finish(mut self) -> ExpressionAnswer {
+        for (series, status) in self.series.iter().zip(&self.status) {
+            if let Some(status) = status.as_deref().filter(|s| *s != "Complete") {
+                self.messages
+                    .push(format!("{}: status {status}", series.name));
+            }
+        }
+        self.messages.dedup();
+        self.series.iter_mut().for_each(Series::normalize);
+        ExpressionAnswer {
+            series: self.series,
+            messages: self.messages,
+        }
+    }
+}
+
+fn message_text(m: &MessageData) -> String {
+    match (m.code(), m.value()) {
+        (Some(code), Some(value)) => format!("{code}: {value}"),
+        (Some(one), None) | (None, Some(one)) => one.to_string(),
+        (None, None) => "message without text".into(),
+    }
+}
+
 #[async_trait]
 impl MetricsSource for LiveMetrics {
     fn describe(&self) -> String {
@@ -158,31 +250,11 @@ impl MetricsSource for LiveMetrics {
     }
 
     async fn cloudwatch(&self, queries: &[MetricQuery], window: Window) -> ToolResult<Vec<Series>> {
-        let mut data_queries = Vec::new();
-        for (i, q) in queries.iter().enumerate() {
-            let dims = q
-                .dimensions
-                .iter()
-                .map(|(k, v)| Dimension::builder().name(k).value(v).build())
-                .collect::<Vec<_>>();
-            let metric = Metric::builder()
-                .namespace(&q.namespace)
-                .metric_name(&q.metric_name)
-                .set_dimensions(Some(dims))
-                .build();
-            let stat = MetricStat::builder()
-                .metric(metric)
-                .period(q.period_secs)
-                .stat(&q.stat)
-                .build();
-            data_queries.push(
-                MetricDataQuery::builder()
-                    .id(format!("m{i}"))
-                    .metric_stat(stat)
-                    .return_data(true)
-                    .build(),
-            );
-        }
+        let data_queries: Vec<MetricDataQuery> = queries
+            .iter()
+            .enumerate()
+            .map(|(i, q)| metric_stat_query(format!("m{i}"), q, true))
+            .collect();
         let mut out: Vec<Series> = queries
             .iter()
             .map(|q| {
@@ -206,7 +278,7 @@ impl MetricsSource for LiveMetrics {
             })
             .collect();
         let mut next = None;
-        for _ in 0..50 {
+        for _ in 0..MAX_PAGES {
             let response = self
                 .cloudwatch_client()?
                 .get_metric_data()
@@ -241,6 +313,54 @@ impl MetricsSource for LiveMetrics {
         }
         out.iter_mut().for_each(Series::normalize);
         Ok(out)
+    }
+
+    async fn cloudwatch_expression(
+        &self,
+        query: &ExpressionQuery,
+        window: Window,
+    ) -> ToolResult<ExpressionAnswer> {
+        // The metrics feed the expression and are not returned themselves.
+        let mut data_queries: Vec<MetricDataQuery> = query
+            .metrics
+            .iter()
+            .enumerate()
+            .map(|(i, q)| metric_stat_query(format!("m{}", i + 1), q, false))
+            .collect();
+        data_queries.push(
+            MetricDataQuery::builder()
+                .id(EXPRESSION_ID)
+                .expression(&query.expression)
+                .set_period(query.is_insights().then_some(query.period_secs))
+                .return_data(true)
+                .build(),
+        );
+        let mut merged = MergedResults::default();
+        let mut next = None;
+        for _ in 0..MAX_PAGES {
+            let response = self
+                .cloudwatch_client()?
+                .get_metric_data()
+                .set_metric_data_queries(Some(data_queries.clone()))
+                .start_time(aws_smithy_types::DateTime::from_millis(window.start_ms()))
+                .end_time(aws_smithy_types::DateTime::from_millis(window.end_ms()))
+                .scan_by(ScanBy::TimestampAscending)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| map_sdk_error("cloudwatch:GetMetricData", e))?;
+            merged.add_page(response.metric_data_results(), response.messages());
+            next = response.next_token;
+            if next.is_none() {
+                break;
+            }
+        }
+        if next.is_some() {
+            merged.messages.push(format!(
+                "stopped after {MAX_PAGES} pages of results: shorten the window or raise the period"
+            ));
+        }
+        Ok(merged.finish())
     }
 
     async fn promql(&self, query: &PromQuery) -> ToolResult<Vec<Series>> {
@@ -441,6 +561,81 @@ fn bundle_metric_id(s: Series) -> MetricId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_cloudwatch::types::StatusCode;
+
+    fn result(label: &str, points: &[(i64, f64)], status: StatusCode) -> MetricDataResult {
+        MetricDataResult::builder()
+            .id(EXPRESSION_ID)
+            .label(label)
+            .set_timestamps(Some(
+                points
+                    .iter()
+                    .map(|p| aws_smithy_types::DateTime::from_millis(p.0))
+                    .collect(),
+            ))
+            .set_values(Some(points.iter().map(|p| p.1).collect()))
+            .status_code(status)
+            .build()
+    }
+
+    /// The shape CloudWatch gives a SEARCH or GROUP BY answer: one id, a result per label, a
+    /// series continued on the next page with `PartialData` until its last page.
+    #[test]
+    fn expression_results_merge_across_pages_by_label() {
+        let mut merged = MergedResults::default();
+        merged.add_page(
+            &[
+                result(
+                    "i-1",
+                    &[(60_000, 1.0), (120_000, 2.0)],
+                    StatusCode::PartialData,
+                ),
+                result("i-2", &[(60_000, 5.0)], StatusCode::Complete),
+            ],
+            &[],
+        );
+        merged.add_page(
+            &[result("i-1", &[(180_000, 3.0)], StatusCode::Complete)],
+            &[MessageData::builder()
+                .code("MaxQueryTimeRangeExceed")
+                .value("Query time range is too large")
+                .build()],
+        );
+        let answer = merged.finish();
+        assert_eq!(answer.series.len(), 2);
+        assert_eq!(answer.series[0].name, "i-1");
+        assert_eq!(answer.series[0].values, vec![1.0, 2.0, 3.0]);
+        assert_eq!(answer.series[0].timestamps, vec![60_000, 120_000, 180_000]);
+        assert_eq!(
+            answer.messages,
+            vec!["MaxQueryTimeRangeExceed: Query time range is too large"]
+        );
+    }
+
+    #[test]
+    fn incomplete_results_and_their_messages_are_reported() {
+        let mut merged = MergedResults::default();
+        let failing = MetricDataResult::builder()
+            .id(EXPRESSION_ID)
+            .status_code(StatusCode::InternalError)
+            .messages(
+                MessageData::builder()
+                    .code("ArithmeticError")
+                    .value("Error in expression e1: division by zero")
+                    .build(),
+            )
+            .build();
+        merged.add_page(&[failing], &[]);
+        let answer = merged.finish();
+        assert_eq!(answer.series[0].name, "e1", "no label: the id names it");
+        assert_eq!(
+            answer.messages,
+            vec![
+                "e1: ArithmeticError: Error in expression e1: division by zero",
+                "e1: status InternalError"
+            ]
+        );
+    }
 
     #[test]
     fn node_signals_need_a_node_selector() {

@@ -120,6 +120,38 @@ pub struct MetricQuery {
     pub period_secs: i32,
 }
 
+/// One GetMetricData call around an expression: metric math over `metrics` (ids `m1`, `m2`, … in
+/// order) or, when `expression` starts with SELECT, a Metrics Insights query on its own.
+#[derive(Debug, Clone)]
+pub struct ExpressionQuery {
+    pub expression: String,
+    pub metrics: Vec<MetricQuery>,
+    /// Period of a Metrics Insights query; metric math takes the periods of its metrics.
+    pub period_secs: i32,
+}
+
+impl ExpressionQuery {
+    pub fn is_insights(&self) -> bool {
+        is_metrics_insights(&self.expression)
+    }
+}
+
+/// Whether a CloudWatch expression is a Metrics Insights query rather than metric math.
+pub fn is_metrics_insights(expression: &str) -> bool {
+    expression
+        .trim_start()
+        .get(..6)
+        .is_some_and(|w| w.eq_ignore_ascii_case("select"))
+}
+
+/// What an expression returned: one series per result (a SEARCH or GROUP BY gives many), and
+/// CloudWatch's own messages (evaluation errors, partial data), which the caller must see.
+#[derive(Debug, Default)]
+pub struct ExpressionAnswer {
+    pub series: Vec<Series>,
+    pub messages: Vec<String>,
+}
+
 /// A PromQL query: instant at `window.end` when `step_secs` is `None`, else a range query.
 #[derive(Debug, Clone)]
 pub struct PromQuery {
@@ -134,6 +166,17 @@ pub trait MetricsSource: Send + Sync {
     /// Human name of the backend, for summaries ("CloudWatch eu-west-1", "snapshot shop-prod").
     fn describe(&self) -> String;
     async fn cloudwatch(&self, queries: &[MetricQuery], window: Window) -> ToolResult<Vec<Series>>;
+    /// Metric math or a Metrics Insights query; only live CloudWatch evaluates them.
+    async fn cloudwatch_expression(
+        &self,
+        _query: &ExpressionQuery,
+        _window: Window,
+    ) -> ToolResult<ExpressionAnswer> {
+        Err(ToolError::NotConfigured {
+            what: "metric math and Metrics Insights".into(),
+            how: "a snapshot holds plain metric series: drop `expression`, or run against CloudWatch (no --snapshot)".into(),
+        })
+    }
     async fn promql(&self, query: &PromQuery) -> ToolResult<Vec<Series>>;
     /// Normalised workload signals (see the snapshot README) whose labels match all of `labels`.
     async fn workload_signals(

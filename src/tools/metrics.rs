@@ -12,7 +12,7 @@ use super::params::{AwsArgs, in_range, non_empty};
 use super::{Context, READ, Reply, ToolDef};
 use crate::error::{ToolError, ToolResult};
 use crate::output::{Budget, Truncation};
-use crate::sources::{MetricQuery, PromQuery};
+use crate::sources::{ExpressionQuery, MetricQuery, PromQuery};
 use crate::time::resolve_window;
 
 pub fn tools() -> Vec<ToolDef> {
@@ -20,7 +20,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "cloudwatch_query_metrics",
             "Query CloudWatch metrics",
-            "CloudWatch GetMetricData for one metric and statistic (percentiles like p99 too). Period is chosen to fit `points` unless given. Returns per-series summary (min, max, mean, p95, last, slope, missing share) and downsampled points.",
+            "CloudWatch GetMetricData: one metric and statistic (percentiles like p99 too), or metric math / a Metrics Insights query in `expression`. Period is chosen to fit `points` unless given. Returns per-series summary (min, max, mean, p95, last, slope, missing share), downsampled points and CloudWatch's messages.",
             READ,
             query_cloudwatch,
         ),
@@ -86,6 +86,9 @@ pub struct SeriesOutput {
     /// Discovery answers: series, label names or label values.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub discovered: Vec<String>,
+    /// The backend's notes on the answer: evaluation errors, partial data.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<String>,
 }
 
 /// Shapes series for output: every series keeps its summary; points share what the budget leaves.
@@ -188,12 +191,16 @@ pub fn series_summary_text(
 #[serde(deny_unknown_fields)]
 pub struct CloudWatchParams {
     /// Metric namespace, e.g. ContainerInsights or AWS/EC2.
-    pub namespace: String,
-    pub metric_name: String,
+    pub namespace: Option<String>,
+    pub metric_name: Option<String>,
     /// Dimensions as name → value, e.g. {"ClusterName":"prod","Namespace":"shop"}.
     pub dimensions: Option<BTreeMap<String, String>>,
     /// Average (default), Sum, Minimum, Maximum, SampleCount, or pNN like p99.
     pub stat: Option<String>,
+    /// Metric math over m1 (the metric above) and m2… (`metrics`), e.g. `100*m2/m1`, SEARCH(…); or a Metrics Insights `SELECT …` alone.
+    pub expression: Option<String>,
+    /// More metrics for `expression`, as m2, m3…; namespace and stat default to the above.
+    pub metrics: Option<Vec<ExtraMetric>>,
     /// Period in seconds (multiple of 60); default fits `points`.
     pub period: Option<i32>,
     /// Duration (`3h`) or time; default 3h.
@@ -203,6 +210,149 @@ pub struct CloudWatchParams {
     pub points: Option<u32>,
     #[serde(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraMetric {
+    pub namespace: Option<String>,
+    pub metric_name: String,
+    pub dimensions: Option<BTreeMap<String, String>>,
+    pub stat: Option<String>,
+}
+
+/// CloudWatch's limit on an expression's length.
+const MAX_EXPRESSION_CHARS: usize = 2048;
+
+/// The metric ids a math expression refers to. Ids start with a lowercase letter while functions
+/// and keywords are upper case; quoted text (SEARCH terms) and numbers such as `1e3` are skipped.
+fn expression_ids(expression: &str) -> Vec<&str> {
+    let mut ids = Vec::new();
+    let bytes = expression.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'\'' || c == b'"' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != c {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.')
+            {
+                i += 1;
+            }
+            if c.is_ascii_lowercase() && !ids.contains(&&expression[start..i]) {
+                ids.push(&expression[start..i]);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    ids
+}
+
+/// The metrics an expression call fetches, as m1, m2…, checked against what the expression uses.
+fn expression_metrics(
+    p: &CloudWatchParams,
+    stat: &str,
+    period: i32,
+    expression: &str,
+) -> ToolResult<Vec<MetricQuery>> {
+    let extra = p.metrics.as_deref().unwrap_or_default();
+    if crate::sources::is_metrics_insights(expression) {
+        for (field, given) in [
+            ("namespace", p.namespace.is_some()),
+            ("metric_name", p.metric_name.is_some()),
+            ("dimensions", p.dimensions.is_some()),
+            ("metrics", !extra.is_empty()),
+        ] {
+            if given {
+                return Err(ToolError::invalid(
+                    field,
+                    "a Metrics Insights query names its metrics itself (FROM, WHERE); drop this field",
+                ));
+            }
+        }
+        return Ok(Vec::new());
+    }
+    let mut metrics = Vec::new();
+    match (&p.namespace, &p.metric_name) {
+        (Some(ns), Some(name)) => metrics.push(MetricQuery {
+            namespace: non_empty("namespace", ns)?.to_string(),
+            metric_name: non_empty("metric_name", name)?.to_string(),
+            dimensions: p
+                .dimensions
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            stat: stat.to_string(),
+            period_secs: period,
+        }),
+        (None, None) if !extra.is_empty() => {
+            return Err(ToolError::invalid(
+                "metric_name",
+                "m1 is the metric named by namespace and metric_name; give them before `metrics` (m2…)",
+            ));
+        }
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(ToolError::invalid(
+                "metric_name",
+                "give it with `namespace`",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ToolError::invalid(
+                "namespace",
+                "give it with `metric_name`",
+            ));
+        }
+    }
+    for (i, m) in extra.iter().enumerate() {
+        let field = |name: &str| format!("metrics[{i}].{name}");
+        let namespace = m
+            .namespace
+            .as_deref()
+            .or(p.namespace.as_deref())
+            .unwrap_or("");
+        let stat = m.stat.as_deref().unwrap_or(stat);
+        check_stat(stat).map_err(|_| {
+            ToolError::invalid(field("stat"), format!("`{stat}` is not a statistic; use Average, Sum, Minimum, Maximum, SampleCount or pNN"))
+        })?;
+        metrics.push(MetricQuery {
+            namespace: non_empty(&field("namespace"), namespace)?.to_string(),
+            metric_name: non_empty(&field("metric_name"), &m.metric_name)?.to_string(),
+            dimensions: m
+                .dimensions
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            stat: stat.to_string(),
+            period_secs: period,
+        });
+    }
+    if let Some(unknown) = expression_ids(expression).into_iter().find(|id| {
+        !id.strip_prefix('m')
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| (1..=metrics.len()).contains(&n))
+    }) {
+        let defined = match metrics.len() {
+            0 => "no metrics are given".to_string(),
+            1 => "only m1 is defined (namespace and metric_name)".to_string(),
+            n => format!("m1 (namespace and metric_name) to m{n} (`metrics`) are defined"),
+        };
+        return Err(ToolError::invalid(
+            "expression",
+            format!("`{unknown}` is not a metric id: {defined}"),
+        ));
+    }
+    Ok(metrics)
 }
 
 fn check_stat(stat: &str) -> ToolResult<()> {
@@ -257,9 +407,23 @@ async fn query_cloudwatch(
         }
         None => auto_period(window.duration().num_seconds(), points),
     };
+    if let Some(expression) = &p.expression {
+        return query_expression(
+            &*metrics, &p, &stat, period, window, points, budget, expression,
+        )
+        .await;
+    }
+    if p.metrics.is_some() {
+        return Err(ToolError::invalid(
+            "metrics",
+            "extra metrics feed an `expression` (as m2, m3…); give one, or query them one by one",
+        ));
+    }
+    let namespace = non_empty("namespace", p.namespace.as_deref().unwrap_or_default())?;
+    let metric_name = non_empty("metric_name", p.metric_name.as_deref().unwrap_or_default())?;
     let query = MetricQuery {
-        namespace: non_empty("namespace", &p.namespace)?.to_string(),
-        metric_name: non_empty("metric_name", &p.metric_name)?.to_string(),
+        namespace: namespace.to_string(),
+        metric_name: metric_name.to_string(),
         dimensions: p
             .dimensions
             .clone()
@@ -272,9 +436,7 @@ async fn query_cloudwatch(
     let series = metrics.cloudwatch(&[query], window).await?;
     let (series, truncated) = shape_series(series, points as usize, &budget);
     let header = format!(
-        "{} {} ({stat}, period {period}s) from {}, {} to {}",
-        p.namespace,
-        p.metric_name,
+        "{namespace} {metric_name} ({stat}, period {period}s) from {}, {} to {}",
         metrics.describe(),
         window.start.to_rfc3339(),
         window.end.to_rfc3339()
@@ -295,6 +457,67 @@ async fn query_cloudwatch(
             series,
             truncated,
             discovered: Vec::new(),
+            messages: Vec::new(),
+        },
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn query_expression(
+    metrics: &dyn crate::sources::MetricsSource,
+    p: &CloudWatchParams,
+    stat: &str,
+    period: i32,
+    window: crate::time::Window,
+    points: u32,
+    budget: Budget,
+    expression: &str,
+) -> ToolResult<Reply<SeriesOutput>> {
+    let expression = non_empty("expression", expression)?;
+    if expression.chars().count() > MAX_EXPRESSION_CHARS {
+        return Err(ToolError::invalid(
+            "expression",
+            format!("longer than CloudWatch's {MAX_EXPRESSION_CHARS} characters"),
+        ));
+    }
+    let query = ExpressionQuery {
+        expression: expression.to_string(),
+        metrics: expression_metrics(p, stat, period, expression)?,
+        period_secs: period,
+    };
+    let answer = metrics.cloudwatch_expression(&query, window).await?;
+    let (series, truncated) = shape_series(answer.series, points as usize, &budget);
+    let kind = if query.is_insights() {
+        "Metrics Insights"
+    } else {
+        "metric math"
+    };
+    let header = format!(
+        "{kind} `{expression}` (period {period}s) from {}, {} to {}",
+        metrics.describe(),
+        window.start.to_rfc3339(),
+        window.end.to_rfc3339()
+    );
+    let mut summary = if series.iter().all(|s| s.summary.points == 0) {
+        format!(
+            "{header}\nno datapoints: check the metric names and dimensions, or widen the window"
+        )
+    } else {
+        series_summary_text(&header, &series, truncated.as_ref())
+    };
+    for m in &answer.messages {
+        summary.push_str(&format!("\nCloudWatch: {m}"));
+    }
+    Ok(Reply {
+        summary,
+        data: SeriesOutput {
+            source: metrics.describe(),
+            start: window.start.to_rfc3339(),
+            end: window.end.to_rfc3339(),
+            series,
+            truncated,
+            discovered: Vec::new(),
+            messages: answer.messages,
         },
     })
 }
@@ -390,6 +613,7 @@ async fn query_prometheus(
             series,
             truncated,
             discovered: Vec::new(),
+            messages: Vec::new(),
         },
     })
 }
@@ -422,6 +646,7 @@ fn discovery_reply(
             series: Vec::new(),
             truncated,
             discovered,
+            messages: Vec::new(),
         },
     }
 }
@@ -446,6 +671,83 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("`stat`")
+        );
+    }
+
+    fn params(args: serde_json::Value) -> CloudWatchParams {
+        serde_json::from_value(args).unwrap()
+    }
+
+    #[test]
+    fn expression_ids_skip_functions_quotes_and_numbers() {
+        assert_eq!(expression_ids("100*m2/m1"), vec!["m2", "m1"]);
+        assert_eq!(
+            expression_ids("SEARCH('{AWS/EC2,InstanceId} cpu m9', 'Average', 300)"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(expression_ids("FILL(m1, 0) * 1e3 + RATE(m1)"), vec!["m1"]);
+        assert_eq!(expression_ids("m1 + \"it's\" + m_x"), vec!["m1", "m_x"]);
+    }
+
+    #[test]
+    fn expression_metrics_are_numbered_and_checked() {
+        let p = params(
+            serde_json::json!({"namespace": "App", "metric_name": "Requests",
+            "stat": "Sum", "metrics": [{"metric_name": "Errors"}, {"namespace": "Other", "metric_name": "X", "stat": "p99"}]}),
+        );
+        let m = expression_metrics(&p, "Sum", 60, "100*m2/m1 + m3").unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!(
+            (m[1].namespace.as_str(), m[1].stat.as_str()),
+            ("App", "Sum")
+        );
+        assert_eq!(
+            (m[2].namespace.as_str(), m[2].stat.as_str()),
+            ("Other", "p99")
+        );
+        let err = expression_metrics(&p, "Sum", 60, "m4 / m1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`expression`") && err.contains("`m4`") && err.contains("m3"),
+            "{err}"
+        );
+        let alone = params(serde_json::json!({}));
+        let err = expression_metrics(&alone, "Average", 60, "m1*2")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no metrics are given"), "{err}");
+        assert!(
+            expression_metrics(
+                &alone,
+                "Average",
+                60,
+                "SEARCH('{AWS/EC2} x', 'Average', 60)"
+            )
+            .unwrap()
+            .is_empty()
+        );
+        let bad_stat = params(
+            serde_json::json!({"namespace": "App", "metric_name": "R", "metrics": [{"metric_name": "E", "stat": "avg"}]}),
+        );
+        let err = expression_metrics(&bad_stat, "Sum", 60, "m2/m1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`metrics[0].stat`"), "{err}");
+        let insights = params(serde_json::json!({"namespace": "App"}));
+        let err = expression_metrics(&insights, "Average", 60, "select avg(x) from y")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`namespace`") && err.contains("Metrics Insights"),
+            "{err}"
+        );
+        let half = params(serde_json::json!({"namespace": "App"}));
+        assert!(
+            expression_metrics(&half, "Average", 60, "m1")
+                .unwrap_err()
+                .to_string()
+                .contains("`metric_name`")
         );
     }
 

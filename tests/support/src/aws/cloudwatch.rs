@@ -6,7 +6,9 @@
 //! - DescribeAlarmHistory (moto answers 500), from seeded `AlarmHistoryItem`s with the real
 //!   filters, ordering and paging;
 //! - percentile statistics (moto fails on them), from the samples of every PutMetricData
-//!   bridged here ([`super::percentile`]).
+//!   bridged here ([`super::percentile`]);
+//! - metric math and Metrics Insights (moto does not evaluate them), from the same samples
+//!   ([`super::metric_math`]).
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -19,6 +21,7 @@ use super::control::Route;
 use super::errors::{AwsError, render};
 use super::gateway::App;
 use super::json::{at, epoch_seconds, list_at, number, str_at, strings_at};
+use super::metric_math;
 use super::paging::{PageError, page};
 use super::percentile;
 use super::proxy::{self, MotoReply};
@@ -52,6 +55,10 @@ pub async fn handle(app: &App, call: &Call) -> (Response, Route) {
         "GetMetricStatistics" if !list_at(&input, &["ExtendedStatistics"]).is_empty() => {
             let out = percentile::metric_statistics(&app.lock().samples, &input);
             (cbor_response(StatusCode::OK, &out), Route::StandIn)
+        }
+        "GetMetricData" if metric_math::has_expression(&input) => {
+            let result = metric_math::metric_data(&app.lock().samples, &input);
+            (cbor_result(result), Route::StandIn)
         }
         "GetMetricData" if percentile::has_percentile_query(&input) => {
             (percentile_data(app, call, &input).await, Route::StandIn)

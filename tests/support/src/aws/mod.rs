@@ -6,7 +6,8 @@
 //!   `cloudwatch`);
 //! - serves, from seeded state, the operations moto lacks: EKS add-ons and insights, Cost Explorer
 //!   forecasts, anomalies and comparisons, the Pricing API and CloudWatch alarm history; and
-//!   CloudWatch percentile statistics from the metric data it bridged; and X-Ray service graphs;
+//!   CloudWatch percentile statistics, metric math and Metrics Insights from the metric data it
+//!   bridged; and X-Ray service graphs;
 //! - forwards everything else to moto unchanged, SigV4 `Authorization` header included, because
 //!   moto routes on its credential scope;
 //! - answers a control plane under `/_gateway/` (reset, seed, fault injection, request log).
@@ -22,6 +23,7 @@ mod eks;
 mod errors;
 mod gateway;
 mod json;
+mod metric_math;
 mod moto;
 mod paging;
 mod percentile;

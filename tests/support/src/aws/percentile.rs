@@ -204,6 +204,52 @@ fn percentile_result(samples: &[Sample], input: &Value, query: &Value, descendin
     })
 }
 
+/// The points of one GetMetricData `MetricStat` query, any statistic, computed from samples:
+/// `(period start in seconds, value)`, oldest first.
+pub fn metric_stat_points(samples: &[Sample], input: &Value, query: &Value) -> Vec<(f64, f64)> {
+    let stat = str_at(query, &["MetricStat", "Stat"]).unwrap_or("Average");
+    let metric = at(query, &["MetricStat", "Metric"])
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let selector = Selector {
+        namespace: str_at(&metric, &["Namespace"]).unwrap_or(""),
+        name: str_at(&metric, &["MetricName"]).unwrap_or(""),
+        dimensions: dimensions(&metric),
+        unit: str_at(query, &["MetricStat", "Unit"]),
+        start: at(input, &["StartTime"])
+            .and_then(epoch_seconds)
+            .unwrap_or(0.0),
+        end: at(input, &["EndTime"])
+            .and_then(epoch_seconds)
+            .unwrap_or(0.0),
+        period: at(query, &["MetricStat", "Period"])
+            .and_then(number)
+            .unwrap_or(60.0),
+    };
+    buckets(samples, &selector)
+        .into_iter()
+        .filter_map(|(t, bucket)| Some((t, statistic(stat, bucket)?)))
+        .collect()
+}
+
+/// One statistic over a period's samples.
+pub fn statistic(stat: &str, bucket: Vec<&Sample>) -> Option<f64> {
+    if bucket.is_empty() {
+        return None;
+    }
+    let count: f64 = bucket.iter().map(|s| s.weight).sum();
+    let sum: f64 = bucket.iter().map(|s| s.value * s.weight).sum();
+    let values = bucket.iter().map(|s| s.value);
+    match stat {
+        "SampleCount" => Some(count),
+        "Sum" => Some(sum),
+        "Average" => Some(sum / count),
+        "Minimum" => values.reduce(f64::min),
+        "Maximum" => values.reduce(f64::max),
+        other => nearest_rank(bucket, percentile_of(other)?),
+    }
+}
+
 /// GetMetricStatistics answered from samples, for inputs with `ExtendedStatistics`.
 pub fn metric_statistics(samples: &[Sample], input: &Value) -> Value {
     let selector = Selector {
