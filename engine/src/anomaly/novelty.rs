@@ -11,6 +11,12 @@
 //! a signal that creeps past its extreme a little at a time (a machine cooling over hours) would
 //! otherwise move the edge along with it and never overshoot by the tolerance. On NAB this took
 //! realKnownCause from 40.4 to 45.1 and the corpus from 71.96 to 72.81 (standard profile).
+//!
+//! An edge is not kept forever, though ([`RangeNovelty::forgetting`]): one wild excursion (a
+//! machine cooling to 2 °C for a day) would otherwise hide every later, smaller one. The part
+//! of an edge beyond the extremes of the recent past decays with a long half-life, so the
+//! weekly bursts of the recent past stay known while a month-old record fades.
+//! [`RecentRange`] is that recent past on its own: the range of the last N samples.
 
 use std::collections::VecDeque;
 
@@ -34,6 +40,9 @@ pub struct RangeNovelty {
     mean: f64,
     mad: f64,
     creep: bool,
+    /// Per-sample factor on the part of an edge beyond the recent extremes (1: never forgets).
+    decay: f64,
+    recent: Option<RecentRange>,
 }
 
 impl RangeNovelty {
@@ -52,6 +61,35 @@ impl RangeNovelty {
             mean: 0.0,
             mad: 0.0,
             creep: true,
+            decay: 1.0,
+            recent: None,
+        }
+    }
+
+    /// Lets the part of an edge beyond the extremes of the last `recent_len` samples decay
+    /// with `half_life` samples.
+    pub fn forgetting(mut self, half_life: f64, recent_len: usize) -> Self {
+        self.decay = 0.5f64.powf(1.0 / half_life.max(1.0));
+        self.recent = Some(RecentRange::new(recent_len, 0.0));
+        self
+    }
+
+    fn relax(&mut self, x: f64) {
+        let Some(recent) = self.recent.as_mut() else {
+            return;
+        };
+        recent.push(x);
+        if self.seen <= self.warmup {
+            return;
+        }
+        let Some((recent_lo, recent_hi)) = recent.extremes() else {
+            return;
+        };
+        if self.hi > recent_hi {
+            self.hi = recent_hi + (self.hi - recent_hi) * self.decay;
+        }
+        if self.lo < recent_lo {
+            self.lo = recent_lo + (self.lo - recent_lo) * self.decay;
         }
     }
 
@@ -106,6 +144,7 @@ impl RangeNovelty {
             self.lo = self.lo.min(x);
             self.hi = self.hi.max(x);
         }
+        self.relax(x);
         let a = if self.seen <= self.warmup {
             1.0 / self.seen as f64
         } else {
@@ -113,6 +152,80 @@ impl RangeNovelty {
         };
         self.mean += (x - self.mean) * a;
         self.mad += ((x - self.mean).abs() - self.mad) * a;
+        over
+    }
+}
+
+/// The range of the last `len` samples, kept as monotonic queues (O(1) amortised per sample).
+#[derive(Debug, Clone)]
+pub struct RecentRange {
+    len: usize,
+    tol: f64,
+    seen: usize,
+    /// (arrival, value), values decreasing from the front: the front is the window's maximum.
+    hi: VecDeque<(usize, f64)>,
+    /// Values increasing from the front: the front is the window's minimum.
+    lo: VecDeque<(usize, f64)>,
+}
+
+impl RecentRange {
+    /// A value must overshoot the range by `tol` ranges to count as outside it.
+    pub fn new(len: usize, tol: f64) -> Self {
+        RecentRange {
+            len: len.max(1),
+            tol,
+            seen: 0,
+            hi: VecDeque::new(),
+            lo: VecDeque::new(),
+        }
+    }
+
+    /// (min, max) of the last `len` finite samples, `None` before the first.
+    pub fn extremes(&self) -> Option<(f64, f64)> {
+        Some((self.lo.front()?.1, self.hi.front()?.1))
+    }
+
+    fn push(&mut self, x: f64) {
+        if !x.is_finite() {
+            return;
+        }
+        self.seen += 1;
+        let now = self.seen;
+        while self.hi.back().is_some_and(|&(_, v)| v <= x) {
+            self.hi.pop_back();
+        }
+        self.hi.push_back((now, x));
+        while self.lo.back().is_some_and(|&(_, v)| v >= x) {
+            self.lo.pop_back();
+        }
+        self.lo.push_back((now, x));
+        let len = self.len;
+        for queue in [&mut self.hi, &mut self.lo] {
+            while queue.front().is_some_and(|&(i, _)| i + len <= now) {
+                queue.pop_front();
+            }
+        }
+    }
+
+    /// Overshoot of `x` beyond the range of the last `len` samples, in units of that range
+    /// (positive up, negative down); zero until `len` samples were seen and within the
+    /// tolerance. Then learns `x`.
+    pub fn observe(&mut self, x: f64) -> f64 {
+        if !x.is_finite() {
+            return 0.0;
+        }
+        let mut over = 0.0;
+        if self.seen >= self.len
+            && let Some((lo, hi)) = self.extremes()
+        {
+            let range = (hi - lo).max(1e-9 * hi.abs().max(lo.abs()).max(1e-12));
+            if x > hi + self.tol * range {
+                over = (x - hi) / range;
+            } else if x < lo - self.tol * range {
+                over = (x - lo) / range;
+            }
+        }
+        self.push(x);
         over
     }
 }
@@ -215,6 +328,58 @@ mod tests {
         let mut still = RangeNovelty::new(5, 0.05, 0.0).without_creep();
         // Novel at -0.6, -1.2 and -1.8: each time the slide has added up to a tolerance.
         assert_eq!(slide(&mut still), 3);
+    }
+
+    #[test]
+    fn a_forgetting_edge_relaxes_to_the_recent_extremes() {
+        let run = |r: &mut RangeNovelty| {
+            for v in [0.0, 10.0, 5.0, 0.0, 10.0] {
+                r.observe(v);
+            }
+            // One wild excursion, then a long quiet stretch inside the warm-up range.
+            r.observe(100.0);
+            for k in 0..400 {
+                r.observe(f64::from(k % 11));
+            }
+            r.observe(40.0)
+        };
+        assert_eq!(run(&mut RangeNovelty::new(5, 0.05, 0.0)), 0.0);
+        // Half-life 50: after 400 samples the edge is ~10.4, so 40 is far outside it.
+        let mut forgetting = RangeNovelty::new(5, 0.05, 0.0).forgetting(50.0, 20);
+        assert!(run(&mut forgetting) > 2.0);
+    }
+
+    #[test]
+    fn forgetting_keeps_what_the_recent_past_reached() {
+        let mut r = RangeNovelty::new(5, 0.05, 0.0).forgetting(10.0, 100);
+        for v in [0.0, 10.0, 5.0, 0.0, 10.0] {
+            r.observe(v);
+        }
+        assert!(r.observe(30.0) > 0.0);
+        for _ in 0..50 {
+            r.observe(5.0);
+        }
+        // 30 is still inside the last 100 samples, so the edge stays there.
+        assert_eq!(r.observe(30.0), 0.0);
+    }
+
+    #[test]
+    fn recent_range_sees_only_the_window() {
+        let mut r = RecentRange::new(4, 0.5);
+        for v in [0.0, 100.0, 1.0, 2.0] {
+            assert_eq!(r.observe(v), 0.0);
+        }
+        assert_eq!(r.extremes(), Some((0.0, 100.0)));
+        // Window [0, 100, 1, 2]: 140 is within half a range above 100.
+        assert_eq!(r.observe(140.0), 0.0);
+        for v in [3.0, 2.0, 1.0] {
+            r.observe(v);
+        }
+        // Window [140, 3, 2, 1] → after one more sample, [3, 2, 1, 2]: range 2.
+        r.observe(2.0);
+        assert_eq!(r.extremes(), Some((1.0, 3.0)));
+        assert!((r.observe(9.0) - 3.0).abs() < 1e-12);
+        assert_eq!(r.observe(f64::NAN), 0.0);
     }
 
     #[test]

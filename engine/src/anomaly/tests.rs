@@ -348,3 +348,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_spike_below_an_early_record_is_still_caught() {
+    // An early excursion to 1000 sets the all-time range; a later spike to 600 is inside it
+    // but six times the recent range away.
+    let mut v = noisy(2200, 100.0, 1.0, 21);
+    v[150] = 1000.0;
+    v[2000] = 600.0;
+    let report = run(&series(5 * MINUTE, v), &DetectorConfig::default());
+    assert!(report.points[2000].score >= 0.5);
+    let ev = event_at(&report, 2000 * 5 * MINUTE).expect("event at the spike");
+    assert_eq!((ev.kind, ev.direction), (AnomalyKind::Spike, Direction::Up));
+}
+
+#[test]
+fn an_old_excursion_fades_from_the_range() {
+    // A deep early dip sets the floor; months later a smaller, sustained dip is news again.
+    let mut v = noisy(16_000, 100.0, 1.0, 22);
+    v[200..260].iter_mut().for_each(|x| *x -= 80.0);
+    v[15_000..15_100].iter_mut().for_each(|x| *x -= 40.0);
+    let report = run(&series(5 * MINUTE, v), &DetectorConfig::default());
+    assert!(report.points[15_000..15_100].iter().any(|p| p.score >= 0.5));
+}
