@@ -323,6 +323,61 @@ pub fn filter_term(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_cloudwatchlogs::operation::get_query_results::GetQueryResultsOutput;
+    use aws_sdk_cloudwatchlogs::types::{QueryStatistics, ResultField};
+
+    fn field(name: &str, value: &str) -> ResultField {
+        ResultField::builder().field(name).value(value).build()
+    }
+
+    /// moto ignores `stats`, so this reads the shape CloudWatch documents for
+    /// `stats count(*) by bin(5m)`: one row per bin, no `@ptr`, numbers as strings.
+    #[test]
+    fn stats_results_read_as_rows() {
+        let out = GetQueryResultsOutput::builder()
+            .status(QueryStatus::Complete)
+            .results(vec![
+                field("bin(5m)", "2026-12-06 13:55:00.000"),
+                field("count(*)", "12"),
+            ])
+            .results(vec![
+                field("bin(5m)", "2026-12-06 14:00:00.000"),
+                field("count(*)", "3"),
+            ])
+            .statistics(
+                QueryStatistics::builder()
+                    .records_matched(15.0)
+                    .records_scanned(4_000.0)
+                    .bytes_scanned(512_000.0)
+                    .build(),
+            )
+            .build();
+        let result = insights_result("Complete", &out);
+        assert_eq!(result.rows.len(), 2);
+        assert_eq!(
+            result.rows[0],
+            [
+                ("bin(5m)".to_string(), "2026-12-06 13:55:00.000".to_string()),
+                ("count(*)".to_string(), "12".to_string())
+            ]
+            .into_iter()
+            .collect()
+        );
+        assert_eq!(
+            (result.records_matched, result.records_scanned),
+            (15.0, 4_000.0)
+        );
+        let plain = GetQueryResultsOutput::builder()
+            .status(QueryStatus::Complete)
+            .results(vec![
+                field("@timestamp", "2026-12-06 14:00:01.000"),
+                field("@message", "boom"),
+                field("@ptr", "CmAKJwoj"),
+            ])
+            .build();
+        let rows = insights_result("Complete", &plain).rows;
+        assert!(!rows[0].iter().any(|(k, _)| k == "@ptr"), "{rows:?}");
+    }
 
     #[test]
     fn caller_text_stays_inside_the_literal() {
