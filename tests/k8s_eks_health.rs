@@ -11,17 +11,7 @@ use eks_ops_testbed::aws::{AwsGateway, MotoServer, SeedKind};
 use serde_json::{Value, json};
 
 mod common;
-use common::{call, call_cli};
-
-fn env(endpoint: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_ENDPOINT_URL", endpoint.to_string()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_MAX_ATTEMPTS", "1".into()),
-    ]
-}
+use common::{call, call_cli, gateway_env};
 
 fn builtin(name: &str) -> Arc<Context> {
     let settings = Settings::resolve(&GlobalArgs {
@@ -184,7 +174,7 @@ async fn addons_and_insights_live_from_moto_and_the_gateway_stand_in() {
         )
         .await
         .unwrap();
-    let env = env(&endpoint);
+    let env = gateway_env(&endpoint);
     let a = call_cli(
         &[],
         &env,

@@ -5,34 +5,11 @@
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
 use eks_ops_testbed::aws::{AwsGateway, Fault, MotoServer};
 use serde_json::json;
 
 mod common;
-use common::call_cli;
-
-async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await
-}
-
-fn env(endpoint: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_ENDPOINT_URL", endpoint.to_string()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        // moto answers an unimplemented operation with 500, which the SDK would retry.
-        ("AWS_MAX_ATTEMPTS", "1".into()),
-    ]
-}
+use common::{call_cli, gateway_env, gateway_sdk};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_tools_end_to_end() {
@@ -42,8 +19,8 @@ async fn aws_tools_end_to_end() {
             .expect("moto starts");
     let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
     let endpoint = gateway.url();
-    let config = sdk(&endpoint).await;
-    let env = env(&endpoint);
+    let config = gateway_sdk(&endpoint).await;
+    let env = gateway_env(&endpoint);
 
     // EKS: a cluster and a node group created in moto, read back through the tools.
     let eks = aws_sdk_eks::Client::new(&config);

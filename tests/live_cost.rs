@@ -14,7 +14,7 @@ use eks_ops_testbed::kube::KubeStandin;
 use serde_json::{Value, json};
 
 mod common;
-use common::{call, call_cli};
+use common::{call, call_cli, gateway_env};
 
 fn bundle(name: &str) -> Arc<Context> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -163,16 +163,6 @@ async fn bad_input_names_the_field() {
     }
 }
 
-fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_ENDPOINT_URL", endpoint.to_string()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_MAX_ATTEMPTS", "1".into()),
-    ]
-}
-
 /// Queues GetCostAndUsage responses in moto: each new distinct request takes the next one.
 async fn seed_moto_cost(moto_url: &str, results: Vec<Value>) {
     let ok = reqwest::Client::new()
@@ -224,7 +214,7 @@ async fn live_cost_tools_against_stand_ins() {
             .await
             .expect("moto starts");
     let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
-    let env = aws_env(&gateway.url());
+    let env = gateway_env(&gateway.url());
     live_compare(&moto.url, &gateway, &env).await;
     gateway.reset().await.unwrap();
     live_forecast(&moto.url, &gateway, &env).await;
@@ -632,7 +622,7 @@ async fn live_workload_cost_against_kube_and_pricing_stand_ins() {
         )
         .await
         .unwrap();
-    let env = aws_env(&gateway.url());
+    let env = gateway_env(&gateway.url());
     let kc = kubeconfig.display().to_string();
     let global = ["--kubeconfig", kc.as_str(), "--context", "shop-prod"];
     let window =

@@ -338,35 +338,13 @@ mod live {
     //! Logs Insights queries at once and ignores `filter`, so the test asserts on what moto
     //! evaluates; a never-finishing query is made with the gateway's delay fault.
 
-    use aws_config::{BehaviorVersion, Region};
-    use aws_credential_types::Credentials;
     use aws_sdk_cloudwatch::types::{
         ComparisonOperator, Dimension, MetricDatum, StateValue, Statistic,
     };
     use eks_ops_testbed::aws::{AwsGateway, Fault, MotoServer, SeedKind};
     use serde_json::json;
 
-    use super::common::call_cli;
-
-    async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .load()
-            .await
-    }
-
-    fn env(endpoint: &str) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", endpoint.to_string()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_REGION", "us-east-1".into()),
-            ("AWS_MAX_ATTEMPTS", "1".into()),
-        ]
-    }
+    use super::common::{call_cli, gateway_env, gateway_sdk};
 
     fn dim(name: &str, value: &str) -> Dimension {
         Dimension::builder().name(name).value(value).build()
@@ -381,8 +359,8 @@ mod live {
         .expect("moto starts");
         let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
         let endpoint = gateway.url();
-        let config = sdk(&endpoint).await;
-        let env = env(&endpoint);
+        let config = gateway_sdk(&endpoint).await;
+        let env = gateway_env(&endpoint);
         let now = chrono::Utc::now();
 
         // Container Insights metrics for one workload and one node, written over the CBOR bridge.
@@ -644,8 +622,8 @@ mod live {
         .expect("moto starts");
         let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
         let endpoint = gateway.url();
-        let env = env(&endpoint);
-        let cw = aws_sdk_cloudwatch::Client::new(&sdk(&endpoint).await);
+        let env = gateway_env(&endpoint);
+        let cw = aws_sdk_cloudwatch::Client::new(&gateway_sdk(&endpoint).await);
         let now = chrono::Utc::now();
         for (instance, requests, errors) in [("i-1", 10.0, 1.0), ("i-2", 20.0, 5.0)] {
             let mut put = cw.put_metric_data().namespace("App");
@@ -687,7 +665,10 @@ mod live {
         assert_eq!(series[0]["summary"]["points"], 10, "{}", a.text);
         assert_eq!(series[0]["summary"]["min"], json!(25.0), "{}", a.text);
         assert_eq!(series[0]["summary"]["max"], json!(25.0), "{}", a.text);
-        assert_eq!(series[0]["name"], "e1", "an expression without a label is named by its id");
+        assert_eq!(
+            series[0]["name"], "e1",
+            "an expression without a label is named by its id"
+        );
 
         let sql = "SELECT SUM(Errors) FROM SCHEMA(\"App\", InstanceId) GROUP BY InstanceId ORDER BY SUM() DESC";
         let a = call_cli(

@@ -3,13 +3,13 @@
 //! gateway's HTTP stand-in serves a seeded GetServiceGraph response (named as such here); the SDK
 //! call, its REST JSON wire format and the error mapping are the real ones.
 
-use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::Credentials;
 use chrono::{TimeZone, Utc};
 use eks_ops_mcp::sources::service_graph::{LiveXray, TraceGraphSource};
 use eks_ops_mcp::time::Window;
 use eks_ops_testbed::aws::{AwsGateway, Fault, MotoServer, SeedKind};
 use serde_json::json;
+
+mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xray_service_graph_becomes_caller_callee_edges() {
@@ -18,13 +18,7 @@ async fn xray_service_graph_becomes_caller_callee_edges() {
             .await
             .expect("moto starts");
     let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(gateway.url())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
+    let sdk = common::gateway_sdk(&gateway.url()).await;
     let window = Window {
         start: Utc.with_ymd_and_hms(2026, 11, 20, 13, 30, 0).unwrap(),
         end: Utc.with_ymd_and_hms(2026, 11, 20, 14, 30, 0).unwrap(),

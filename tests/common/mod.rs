@@ -84,3 +84,28 @@ pub async fn call_cli(global: &[&str], env: &[(&str, String)], tool: &str, args:
 pub fn component(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the integration tests through tests/run.sh, which starts moto, the AWS gateway and Prometheus"))
 }
+
+/// An SDK config for the test gateway: fixed test credentials, no retries.
+pub async fn gateway_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+/// The environment that points the server binary at the test gateway.
+pub fn gateway_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        // moto answers an unimplemented operation with 500, which the SDK would retry.
+        ("AWS_MAX_ATTEMPTS", "1".into()),
+    ]
+}
