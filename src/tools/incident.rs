@@ -1592,19 +1592,26 @@ fn investigation_timeline(scene: &Scene, f: &Findings) -> (Vec<TimelineItem>, us
     (sort_dedup(items), omitted)
 }
 
-/// Event reasons seen only as Normal and not scaling: the lifecycle noise of every rollout.
+/// The lifecycle noise of every rollout: a Normal event that is not scaling. The timeline counts
+/// these instead of listing them, and investigate leaves their reasons out of the evidence.
+fn is_routine(g: &super::k8s::EventGroup) -> bool {
+    g.event_type != "Warning" && !SCALING_REASONS.contains(&g.reason.as_str())
+}
+
+/// Event reasons seen only in routine events.
 fn routine_reasons(scene: &Scene) -> BTreeSet<&str> {
-    let warned: BTreeSet<&str> = scene
+    let telling: BTreeSet<&str> = scene
         .events
         .iter()
-        .filter(|g| g.event_type == "Warning")
+        .filter(|g| !is_routine(g))
         .map(|g| g.reason.as_str())
         .collect();
     scene
         .events
         .iter()
+        .filter(|g| is_routine(g))
         .map(|g| g.reason.as_str())
-        .filter(|r| !warned.contains(r) && !SCALING_REASONS.contains(r))
+        .filter(|r| !telling.contains(r))
         .collect()
 }
 
@@ -1772,11 +1779,7 @@ async fn timeline(
     let mut notes = Vec::new();
     let mut occurrences = timeline_occurrences(&scene);
     occurrences.extend(alarm_occurrences(&ctx, &scene, &mut notes).await);
-    let omitted = scene
-        .events
-        .iter()
-        .filter(|g| g.event_type != "Warning" && !SCALING_REASONS.contains(&g.reason.as_str()))
-        .count();
+    let omitted = scene.events.iter().filter(|g| is_routine(g)).count();
     let mut items: Vec<TimelineItem> = occurrences.iter().filter_map(occurrence_item).collect();
     items.extend(anomaly_items(&ctx, &scene, &mut notes).await);
     let items = sort_dedup(items);
