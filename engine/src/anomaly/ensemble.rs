@@ -42,6 +42,10 @@ const RANGE_TOLERANCE: f64 = 0.05;
 /// quiet after its season is learned.
 const NOISE_TOLERANCE: f64 = 0.5;
 const RESIDUAL_TOLERANCE: f64 = 1.0;
+/// The residual's warm-up starts when a season is adopted, when the early excursions that the
+/// wide trim of the other features guards against are already behind; trimming it as much
+/// made a clean seasonal series news right after its residual warm-up.
+const RESIDUAL_WARMUP_TRIM: f64 = 0.02;
 /// A held range novelty is still reported if its surprise is this many times the last one
 /// reported: a spike right after a small record must not be swallowed by the hold.
 const ESCALATION: f64 = 2.0;
@@ -146,6 +150,7 @@ struct ResidualHistory {
 /// already follows the signal, and forgetting it too added a false positive on NAB.
 fn residual_range() -> RangeNovelty {
     RangeNovelty::new(WARMUP, RANGE_TOLERANCE, RESIDUAL_TOLERANCE)
+        .with_warmup_trim(RESIDUAL_WARMUP_TRIM)
 }
 
 fn dir(v: f64) -> Direction {
