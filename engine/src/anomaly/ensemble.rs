@@ -273,6 +273,10 @@ impl Ensemble {
     /// where it was if the period was adopted before. Starting over at every switch made the
     /// residual of a series whose season comes and goes news after each switch: keeping one
     /// history per period cut NAB's false positives by a tenth (73.37 from 72.81, standard).
+    /// A period adopted for the first time learns its residuals from the history the season
+    /// already holds (two to three periods), not from the next samples: a residual range
+    /// learned from the 100 samples after adoption had seen only part of a day, and the first
+    /// daily edge after it was news on every artificial daily series.
     fn restart_residuals_on_new_season(&mut self) {
         if self.season.changes() == self.season_changes {
             return;
@@ -285,7 +289,14 @@ impl Ensemble {
             .position(|h| h.period == period)
             .map(|i| self.residual_memory.swap_remove(i));
         let (range, window) = previous.map_or_else(
-            || (residual_range(), RollingWindow::new(BAND)),
+            || {
+                let (mut range, mut window) = (residual_range(), RollingWindow::new(BAND));
+                for r in self.season.past_residuals() {
+                    range.observe(r);
+                    window.push(r);
+                }
+                (range, window)
+            },
             |h| (h.range, h.window),
         );
         let old_period = self.residual_period;

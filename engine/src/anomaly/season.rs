@@ -54,6 +54,27 @@ impl Season {
         crate::series::quantile(&mut same, 0.5)
     }
 
+    /// The residuals the adopted period would have left over the history kept, each sample
+    /// against the seasons before it (oldest first; samples with no season before them have
+    /// none): what a residual model adopted now can learn from at once, instead of from the
+    /// samples still to come.
+    pub fn past_residuals(&self) -> Vec<f64> {
+        let Some(p) = self.period else {
+            return Vec::new();
+        };
+        (0..self.history.len())
+            .filter_map(|i| {
+                let x = self.history[i];
+                let mut same: Vec<f64> = (1..=SEASONS_BACK)
+                    .filter_map(|k| i.checked_sub(k * p).map(|j| self.history[j]))
+                    .filter(|v| v.is_finite())
+                    .collect();
+                let expected = crate::series::quantile(&mut same, 0.5)?;
+                x.is_finite().then_some(x - expected)
+            })
+            .collect()
+    }
+
     /// Learns one sample (`NaN` keeps the phase aligned without adding evidence).
     pub fn push(&mut self, ts_ms: i64, x: f64) {
         if let Some(last) = self.last_ts {
@@ -151,5 +172,29 @@ impl Season {
             return 0.0;
         }
         (cov / pairs as f64) / (var / finite.len() as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_residuals_cover_the_history_after_its_first_season() {
+        let mut season = Season::default();
+        assert!(season.past_residuals().is_empty());
+        let (day, step_ms) = (288, 300_000);
+        for i in 0..3 * day {
+            let phase = std::f64::consts::TAU * (i % day) as f64 / day as f64;
+            let bump = if i == 2 * day + 10 { 5.0 } else { 0.0 };
+            season.push(i as i64 * step_ms, 10.0 + phase.sin() + bump);
+        }
+        assert_eq!(season.period(), Some(day));
+        let residuals = season.past_residuals();
+        // Every sample after the first day has a season before it.
+        assert_eq!(residuals.len(), 2 * day);
+        let largest = residuals.iter().map(|r| r.abs()).fold(0.0, f64::max);
+        assert!((largest - 5.0).abs() < 1e-9, "{largest}");
+        assert!(residuals[day + 10] > 4.9);
     }
 }
