@@ -51,10 +51,11 @@ pub struct ListRequest {
     pub continue_token: Option<String>,
 }
 
-/// One page of objects, as JSON in the API server's shape.
+/// One page of objects, as JSON in the API server's shape; `Arc<Value>` from
+/// [`ClusterSource::list_shared`].
 #[derive(Debug, Clone, Default)]
-pub struct ObjectPage {
-    pub items: Vec<Value>,
+pub struct ObjectPage<T = Value> {
+    pub items: Vec<T>,
     /// Token for the next page, when there is one.
     pub continue_token: Option<String>,
     /// Objects left after this page, when the server says.
@@ -90,6 +91,16 @@ pub trait ClusterSource: Send + Sync {
     /// Kinds the cluster serves, CRDs included.
     async fn kinds(&self) -> ToolResult<Vec<KindInfo>>;
     async fn list(&self, request: &ListRequest) -> ToolResult<ObjectPage>;
+    /// [`ClusterSource::list`] for callers that only read the objects: a source holding them in
+    /// memory shares them instead of copying each one per call.
+    async fn list_shared(&self, request: &ListRequest) -> ToolResult<ObjectPage<Arc<Value>>> {
+        let page = self.list(request).await?;
+        Ok(ObjectPage {
+            items: page.items.into_iter().map(Arc::new).collect(),
+            continue_token: page.continue_token,
+            remaining: page.remaining,
+        })
+    }
     async fn get(&self, kind: &KindInfo, namespace: Option<&str>, name: &str) -> ToolResult<Value>;
     /// core/v1 Events (events.k8s.io/v1 converted to that shape), optionally in one namespace.
     async fn events(&self, namespace: Option<&str>) -> ToolResult<Vec<Value>>;

@@ -110,8 +110,9 @@ pub struct ManifestWindow {
 #[derive(Debug, Default)]
 struct Loaded {
     manifest: Option<Manifest>,
-    objects: Vec<Value>,
-    events: Vec<Value>,
+    /// Shared, so a list hands out references rather than a copy of every object per call.
+    objects: Vec<Arc<Value>>,
+    events: Vec<Arc<Value>>,
     kinds: Vec<KindInfo>,
     series: Vec<Series>,
     cloudwatch_series: Vec<Series>,
@@ -203,13 +204,17 @@ fn load(files: &Files) -> Result<Loaded, String> {
     for ns in files.list("objects") {
         for file in files.list(&format!("objects/{ns}")) {
             let path = format!("objects/{ns}/{file}");
-            loaded.objects.extend(read_yaml_stream(files, &path)?);
+            loaded
+                .objects
+                .extend(read_yaml_stream(files, &path)?.into_iter().map(Arc::new));
         }
     }
     for file in files.list("events") {
-        loaded
-            .events
-            .extend(read_yaml_stream(files, &format!("events/{file}"))?);
+        loaded.events.extend(
+            read_yaml_stream(files, &format!("events/{file}"))?
+                .into_iter()
+                .map(Arc::new),
+        );
     }
     loaded.kinds = kinds_of(&loaded.objects);
     for family in ["workload", "service"] {
@@ -361,7 +366,7 @@ pub fn parse_cost_results(text: &str) -> Result<Vec<CostRow>, String> {
 }
 
 /// Built-in kinds plus any other kind that appears among the objects (custom resources).
-fn kinds_of(objects: &[Value]) -> Vec<KindInfo> {
+fn kinds_of(objects: &[Arc<Value>]) -> Vec<KindInfo> {
     let mut kinds = kinds::builtin();
     let mut seen: BTreeSet<(String, String)> = kinds
         .iter()
@@ -390,13 +395,20 @@ fn kinds_of(objects: &[Value]) -> Vec<KindInfo> {
 }
 
 fn object_key(o: &Value) -> (String, String) {
-    let s = |p: &str| {
-        o.pointer(p)
+    let (namespace, name) = borrowed_key(o);
+    (namespace.to_string(), name.to_string())
+}
+
+/// (namespace, name) without copying: lists filter and sort every object of a kind per call.
+fn borrowed_key(o: &Value) -> (&str, &str) {
+    let metadata = o.get("metadata");
+    let s = |field: &str| {
+        metadata
+            .and_then(|m| m.get(field))
             .and_then(Value::as_str)
             .unwrap_or_default()
-            .to_string()
     };
-    (s("/metadata/namespace"), s("/metadata/name"))
+    (s("namespace"), s("name"))
 }
 
 fn is_kind(o: &Value, kind: &KindInfo) -> bool {
@@ -406,6 +418,58 @@ fn is_kind(o: &Value, kind: &KindInfo) -> bool {
         .unwrap_or_default();
     let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
     o.get("kind").and_then(Value::as_str) == Some(kind.kind.as_str()) && group == kind.group
+}
+
+impl Bundle {
+    /// One page of the objects a list request matches, borrowed from the loaded bundle.
+    fn page(&self, req: &ListRequest) -> ToolResult<ObjectPage<&Arc<Value>>> {
+        let loaded = self.load()?;
+        // No selector matches everything; skipping it spares a copy of every object's labels.
+        let labels = req
+            .label_selector
+            .as_deref()
+            .map(LabelSelector::parse)
+            .transpose()?;
+        let fields = FieldSelector::parse(req.field_selector.as_deref().unwrap_or(""))?;
+        let source = if req.kind.kind == "Event" && req.kind.group.is_empty() {
+            &loaded.events
+        } else {
+            &loaded.objects
+        };
+        let mut items: Vec<&Arc<Value>> = source
+            .iter()
+            .filter(|o| {
+                req.kind.kind == "Event" && req.kind.group.is_empty() || is_kind(o, &req.kind)
+            })
+            .filter(|o| {
+                req.namespace
+                    .as_deref()
+                    .is_none_or(|ns| borrowed_key(o).0 == ns)
+            })
+            .filter(|o| labels.as_ref().is_none_or(|l| l.matches_object(o)) && fields.matches(o))
+            .collect();
+        items.sort_by(|a, b| borrowed_key(a).cmp(&borrowed_key(b)));
+        let offset = match &req.continue_token {
+            None => 0,
+            Some(t) => t
+                .strip_prefix("offset:")
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n <= items.len())
+                .ok_or_else(|| {
+                    ToolError::invalid(
+                        "continue",
+                        "token is not one this server issued; list again without it",
+                    )
+                })?,
+        };
+        let limit = req.limit.map(|l| l as usize).unwrap_or(usize::MAX);
+        let end = offset.saturating_add(limit).min(items.len());
+        Ok(ObjectPage {
+            items: items[offset..end].to_vec(),
+            continue_token: (end < items.len()).then(|| format!("offset:{end}")),
+            remaining: Some((items.len() - end) as u64),
+        })
+    }
 }
 
 #[async_trait]
@@ -424,47 +488,26 @@ impl ClusterSource for Bundle {
         Ok(self.load()?.kinds.clone())
     }
 
+    async fn resolve_kind(&self, kind: &str) -> ToolResult<KindInfo> {
+        // The default copies every kind first; every tool call resolves one.
+        kinds::resolve(&self.load()?.kinds, kind)
+    }
+
     async fn list(&self, req: &ListRequest) -> ToolResult<ObjectPage> {
-        let loaded = self.load()?;
-        let labels = LabelSelector::parse(req.label_selector.as_deref().unwrap_or(""))?;
-        let fields = FieldSelector::parse(req.field_selector.as_deref().unwrap_or(""))?;
-        let source = if req.kind.kind == "Event" && req.kind.group.is_empty() {
-            &loaded.events
-        } else {
-            &loaded.objects
-        };
-        let mut items: Vec<&Value> = source
-            .iter()
-            .filter(|o| {
-                req.kind.kind == "Event" && req.kind.group.is_empty() || is_kind(o, &req.kind)
-            })
-            .filter(|o| {
-                req.namespace
-                    .as_ref()
-                    .is_none_or(|ns| object_key(o).0 == *ns)
-            })
-            .filter(|o| labels.matches_object(o) && fields.matches(o))
-            .collect();
-        items.sort_by_key(|o| object_key(o));
-        let offset = match &req.continue_token {
-            None => 0,
-            Some(t) => t
-                .strip_prefix("offset:")
-                .and_then(|n| n.parse::<usize>().ok())
-                .filter(|n| *n <= items.len())
-                .ok_or_else(|| {
-                    ToolError::invalid(
-                        "continue",
-                        "token is not one this server issued; list again without it",
-                    )
-                })?,
-        };
-        let limit = req.limit.map(|l| l as usize).unwrap_or(usize::MAX);
-        let end = offset.saturating_add(limit).min(items.len());
+        let page = self.page(req)?;
         Ok(ObjectPage {
-            items: items[offset..end].iter().map(|v| (*v).clone()).collect(),
-            continue_token: (end < items.len()).then(|| format!("offset:{end}")),
-            remaining: Some((items.len() - end) as u64),
+            items: page.items.into_iter().map(|o| o.as_ref().clone()).collect(),
+            continue_token: page.continue_token,
+            remaining: page.remaining,
+        })
+    }
+
+    async fn list_shared(&self, req: &ListRequest) -> ToolResult<ObjectPage<Arc<Value>>> {
+        let page = self.page(req)?;
+        Ok(ObjectPage {
+            items: page.items.into_iter().cloned().collect(),
+            continue_token: page.continue_token,
+            remaining: page.remaining,
         })
     }
 
@@ -482,7 +525,7 @@ impl ClusterSource for Bundle {
         for o in same_kind {
             let (ns, n) = object_key(o);
             if n == name && (!kind.namespaced || namespace.is_none_or(|w| w == ns)) {
-                return Ok(o.clone());
+                return Ok(o.as_ref().clone());
             }
             if namespace.is_none_or(|w| w == ns) {
                 names.push(n);
@@ -500,8 +543,8 @@ impl ClusterSource for Bundle {
             .load()?
             .events
             .iter()
-            .filter(|e| namespace.is_none_or(|ns| object_key(e).0 == ns))
-            .cloned()
+            .filter(|e| namespace.is_none_or(|ns| borrowed_key(e).0 == ns))
+            .map(|e| e.as_ref().clone())
             .collect())
     }
 

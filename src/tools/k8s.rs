@@ -136,7 +136,7 @@ async fn list_resources(
     };
     let cluster = ctx.sources.cluster(p.cluster.as_deref()).await?;
     let kind = cluster.resolve_kind(non_empty("kind", &p.kind)?).await?;
-    let items = list_all(
+    let items = list_all_shared(
         cluster.as_ref(),
         &kind,
         p.namespace.as_deref(),
@@ -205,11 +205,23 @@ pub async fn list_all(
     label_selector: Option<String>,
     field_selector: Option<String>,
 ) -> ToolResult<Vec<Value>> {
+    let shared = list_all_shared(cluster, kind, namespace, label_selector, field_selector).await?;
+    Ok(shared.into_iter().map(Arc::unwrap_or_clone).collect())
+}
+
+/// [`list_all`] for callers that only read the objects, without copying them.
+pub async fn list_all_shared(
+    cluster: &dyn ClusterSource,
+    kind: &KindInfo,
+    namespace: Option<&str>,
+    label_selector: Option<String>,
+    field_selector: Option<String>,
+) -> ToolResult<Vec<Arc<Value>>> {
     let mut items = Vec::new();
     let mut token = None;
     loop {
         let page = cluster
-            .list(&ListRequest {
+            .list_shared(&ListRequest {
                 kind: kind.clone(),
                 namespace: namespace.map(str::to_string),
                 label_selector: label_selector.clone(),
@@ -295,8 +307,35 @@ fn list_summary(
     out
 }
 
+/// [`Value::pointer`] without its two string copies per token when nothing is escaped (no
+/// `~`): rows read a dozen paths from every object they project.
+fn lookup<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.contains('~') {
+        return value.pointer(pointer);
+    }
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .try_fold(value, |target, token| match target {
+            Value::Object(map) => map.get(token),
+            Value::Array(items) => array_index(token).and_then(|i| items.get(i)),
+            _ => None,
+        })
+}
+
+/// An array index as JSON Pointer spells it: no sign, no leading zero.
+fn array_index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
+        return None;
+    }
+    token.parse().ok()
+}
+
 fn s<'a>(o: &'a Value, pointer: &str) -> Option<&'a str> {
-    o.pointer(pointer).and_then(Value::as_str)
+    lookup(o, pointer).and_then(Value::as_str)
 }
 
 fn age(o: &Value, now: DateTime<Utc>) -> String {
@@ -307,7 +346,7 @@ fn age(o: &Value, now: DateTime<Utc>) -> String {
 }
 
 fn condition(o: &Value, kind: &str) -> Option<(String, String, String)> {
-    o.pointer("/status/conditions")?
+    lookup(o, "/status/conditions")?
         .as_array()?
         .iter()
         .find(|c| s(c, "/type") == Some(kind))
@@ -332,7 +371,7 @@ pub fn row_of(o: &Value, kind: &KindInfo, now: DateTime<Utc>, extra_fields: &[St
         node: None,
         extra: BTreeMap::new(),
     };
-    let n = |p: &str| o.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    let n = |p: &str| lookup(o, p).and_then(Value::as_i64).unwrap_or(0);
     match (kind.group.as_str(), kind.kind.as_str()) {
         ("", "Pod") => {
             let (status, ready, total, restarts) = pod_status(o);
@@ -342,8 +381,7 @@ pub fn row_of(o: &Value, kind: &KindInfo, now: DateTime<Utc>, extra_fields: &[St
             row.node = s(o, "/spec/nodeName").map(str::to_string);
         }
         ("apps", "Deployment") | ("apps", "StatefulSet") | ("apps", "ReplicaSet") => {
-            let desired = o
-                .pointer("/spec/replicas")
+            let desired = lookup(o, "/spec/replicas")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
             let ready = n("/status/readyReplicas");
@@ -373,12 +411,12 @@ pub fn row_of(o: &Value, kind: &KindInfo, now: DateTime<Utc>, extra_fields: &[St
                 Some(_) => "NotReady".into(),
                 None => "Unknown".into(),
             };
-            if o.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
+            if lookup(o, "/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
                 row.status.push_str(",SchedulingDisabled");
             }
             row.extra.insert(
                 "instance_type".into(),
-                o.pointer("/metadata/labels/node.kubernetes.io~1instance-type")
+                lookup(o, "/metadata/labels/node.kubernetes.io~1instance-type")
                     .cloned()
                     .unwrap_or(Value::Null),
             );
@@ -394,7 +432,7 @@ pub fn row_of(o: &Value, kind: &KindInfo, now: DateTime<Utc>, extra_fields: &[St
             row.ready = Some(format!(
                 "{}/{}",
                 n("/status/succeeded"),
-                o.pointer("/spec/completions")
+                lookup(o, "/spec/completions")
                     .and_then(Value::as_i64)
                     .unwrap_or(1)
             ));
@@ -430,7 +468,7 @@ pub fn row_of(o: &Value, kind: &KindInfo, now: DateTime<Utc>, extra_fields: &[St
         let pointer = format!("/{}", path.trim_start_matches('.').replace('.', "/"));
         row.extra.insert(
             path.clone(),
-            o.pointer(&pointer).cloned().unwrap_or(Value::Null),
+            lookup(o, &pointer).cloned().unwrap_or(Value::Null),
         );
     }
     row
@@ -438,13 +476,11 @@ pub fn row_of(o: &Value, kind: &KindInfo, now: DateTime<Utc>, extra_fields: &[St
 
 /// kubectl's pod STATUS column: a waiting or terminated reason beats the phase.
 pub fn pod_status(pod: &Value) -> (String, usize, usize, i64) {
-    let statuses = pod
-        .pointer("/status/containerStatuses")
+    let statuses = lookup(pod, "/status/containerStatuses")
         .and_then(Value::as_array)
-        .cloned()
+        .map(Vec::as_slice)
         .unwrap_or_default();
-    let total = pod
-        .pointer("/spec/containers")
+    let total = lookup(pod, "/spec/containers")
         .and_then(Value::as_array)
         .map(Vec::len)
         .unwrap_or(statuses.len());
@@ -459,10 +495,9 @@ pub fn pod_status(pod: &Value) -> (String, usize, usize, i64) {
     let mut status = s(pod, "/status/reason")
         .map(str::to_string)
         .unwrap_or_else(|| s(pod, "/status/phase").unwrap_or("Unknown").to_string());
-    let inits = pod
-        .pointer("/status/initContainerStatuses")
+    let inits = lookup(pod, "/status/initContainerStatuses")
         .and_then(Value::as_array)
-        .cloned()
+        .map(Vec::as_slice)
         .unwrap_or_default();
     for (i, c) in inits.iter().enumerate() {
         if let Some(r) = s(c, "/state/waiting/reason")
@@ -471,13 +506,13 @@ pub fn pod_status(pod: &Value) -> (String, usize, usize, i64) {
             status = format!("Init:{r}");
             break;
         }
-        if c.pointer("/state/running").is_some() {
+        if lookup(c, "/state/running").is_some() {
             status = format!("Init:{i}/{}", inits.len());
             break;
         }
     }
     if !status.starts_with("Init:") {
-        for c in &statuses {
+        for c in statuses {
             if let Some(r) =
                 s(c, "/state/waiting/reason").or_else(|| s(c, "/state/terminated/reason"))
             {
@@ -486,7 +521,7 @@ pub fn pod_status(pod: &Value) -> (String, usize, usize, i64) {
             }
         }
     }
-    if pod.pointer("/metadata/deletionTimestamp").is_some() {
+    if lookup(pod, "/metadata/deletionTimestamp").is_some() {
         status = "Terminating".into();
     }
     (status, ready, total, restarts)
@@ -1275,6 +1310,31 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-11-20T14:30:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn lookup_agrees_with_json_pointer() {
+        let v = json!({
+            "metadata": {"labels": {"node.kubernetes.io/instance-type": "m5.large", "a~b": 1}},
+            "items": [{"x": 1}, {"x": 2}],
+            "": {"": 3}
+        });
+        for p in [
+            "",
+            "/",
+            "//",
+            "/metadata/labels/node.kubernetes.io~1instance-type",
+            "/metadata/labels/a~0b",
+            "/items/1/x",
+            "/items/01/x",
+            "/items/+1/x",
+            "/items/9",
+            "/items/x",
+            "metadata",
+            "/metadata/missing/deeper",
+        ] {
+            assert_eq!(lookup(&v, p), v.pointer(p), "{p}");
+        }
     }
 
     #[test]
