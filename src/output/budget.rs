@@ -64,7 +64,7 @@ impl Budget {
         let total = items.len();
         let mut kept = Vec::new();
         for item in items {
-            let size = serde_json::to_vec(&item).map(|v| v.len() + 1).unwrap_or(0);
+            let size = json_len(&item).map(|n| n + 1).unwrap_or(0);
             if used + size > limit && !kept.is_empty() {
                 break;
             }
@@ -81,7 +81,7 @@ impl Budget {
 pub fn enforce(value: &mut Value, bytes: usize) -> Option<usize> {
     let mut dropped = 0usize;
     for _ in 0..64 {
-        let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(0);
+        let size = json_len(value).unwrap_or(0);
         if size <= bytes {
             break;
         }
@@ -103,7 +103,7 @@ pub fn enforce(value: &mut Value, bytes: usize) -> Option<usize> {
 
 fn largest_array(value: &mut Value) -> Option<&mut Vec<Value>> {
     fn size_of(v: &Value) -> usize {
-        serde_json::to_vec(v).map(|b| b.len()).unwrap_or(0)
+        json_len(v).unwrap_or(0)
     }
     // Find the path of the largest array first, then borrow it mutably once.
     fn find(v: &Value, path: &mut Vec<PathStep>, best: &mut (usize, Vec<PathStep>)) {
@@ -144,6 +144,27 @@ fn largest_array(value: &mut Value) -> Option<&mut Vec<Value>> {
     cur.as_array_mut()
 }
 
+/// The length of `value`'s compact JSON, counted without building the text: every call sizes
+/// its answer this way at least once, so an allocation per measurement adds up.
+pub fn json_len<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<usize> {
+    let mut counter = ByteCounter(0);
+    serde_json::to_writer(&mut counter, value)?;
+    Ok(counter.0)
+}
+
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[derive(Clone)]
 enum PathStep {
     Index(usize),
@@ -182,6 +203,12 @@ mod tests {
         assert!(kept.len() < 1000 && !kept.is_empty());
         assert_eq!(kept.len() + dropped, 1000);
         assert!(serde_json::to_vec(&kept).unwrap().len() <= 2_000);
+    }
+
+    #[test]
+    fn json_len_counts_the_compact_text() {
+        let v = json!({"name": "é-pod", "n": [1, 2.5, null], "nested": {"a": "quote\"d"}});
+        assert_eq!(json_len(&v).unwrap(), serde_json::to_vec(&v).unwrap().len());
     }
 
     #[test]

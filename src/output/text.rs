@@ -21,23 +21,34 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
-    let render = |cells: Vec<&str>| {
-        let mut line = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
-            }
-        }
-        line.trim_end().to_string()
-    };
-    let mut out = render(header.to_vec());
+    let line_width = widths.iter().map(|w| w + 2).sum::<usize>();
+    let mut out = String::with_capacity(line_width * (rows.len() + 1));
+    push_line(&mut out, header.iter().copied(), &widths);
     for row in rows {
         out.push('\n');
-        out.push_str(&render(row.iter().map(String::as_str).collect()));
+        push_line(&mut out, row.iter().map(String::as_str), &widths);
     }
     out
+}
+
+/// Appends one table line: each cell but the last padded to its column's width (in characters)
+/// plus two spaces, trailing whitespace trimmed.
+fn push_line<'a>(
+    out: &mut String,
+    cells: impl ExactSizeIterator<Item = &'a str>,
+    widths: &[usize],
+) {
+    let start = out.len();
+    let last = cells.len().saturating_sub(1);
+    for (i, cell) in cells.enumerate() {
+        out.push_str(cell);
+        if i < last {
+            let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
+            out.extend(std::iter::repeat_n(' ', pad));
+        }
+    }
+    let kept = out[start..].trim_end().len();
+    out.truncate(start + kept);
 }
 
 #[cfg(test)]
@@ -66,5 +77,17 @@ mod tests {
             t,
             "NAME       STATUS\na          Running\nlong-name  Pending"
         );
+    }
+
+    #[test]
+    fn table_pads_by_characters_and_trims_empty_trailing_cells() {
+        let t = table(
+            &["NAME", "NODE", "AGE"],
+            &[
+                vec!["é".into(), "".into(), "".into()],
+                vec!["pod-a".into(), "n1".into(), "5m".into()],
+            ],
+        );
+        assert_eq!(t, "NAME   NODE  AGE\né\npod-a  n1    5m");
     }
 }
