@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -149,10 +149,10 @@ fn host_name(host: &str) -> String {
 
 async fn check_host_and_origin(
     State(guard): State<Guard>,
-    headers: HeaderMap,
     request: Request,
     next: Next,
 ) -> Response {
+    let headers = request.headers();
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
