@@ -204,7 +204,9 @@ def measure_http(binary: Path, snapshot: str, namespace: str, env, tmp: Path, ar
     return levels
 
 
-def header(binary: Path, snapshot: str, note: str, loads: list[tuple[float, float, float]]) -> str:
+def header(
+    binary: Path, snapshot: str, note: str, loads: list[tuple[float, float, float]], loop: str
+) -> str:
     rev = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     )
@@ -217,7 +219,8 @@ def header(binary: Path, snapshot: str, note: str, loads: list[tuple[float, floa
         f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC at commit "
         f"{rev.stdout.strip() or '?'} ({shown}), "
         f"on {os.cpu_count()} × {cpu}; "
-        f"load average (1/5/15 min) {load}. Client and servers share these cores.",
+        f"load average (1/5/15 min) {load}. Client and servers share these cores; "
+        f"the HTTP client runs on Python {platform.python_version()} with the {loop}.",
         f"Snapshot `{snapshot}`" + (f" (fallback: {note})" if note else "") + f"; tool `{TOOL}`.",
     ]
     return "\n".join(lines) + "\n"
@@ -240,6 +243,7 @@ def main() -> int:
 
 def run(args, binary: Path, tmp: Path) -> int:
     loads = [os.getloadavg()]
+    loop = http_load.event_loop_name()
     env = isolated_env(tmp)
     snapshot, note = pick_snapshot(binary, args.snapshot, args.namespace, env)
     servers = [peers.ours(binary)]
@@ -256,7 +260,7 @@ def run(args, binary: Path, tmp: Path) -> int:
     stdio = [(s, measure_stdio(s, extras.get(s.name, []), env, tmp, args)) for s in servers]
     levels = measure_calls(binary, snapshot, args.namespace, env, tmp, args)
     loads.append(os.getloadavg())
-    markdown = render(header(binary, snapshot, note, loads), servers, stdio, levels, args)
+    markdown = render(header(binary, snapshot, note, loads, loop), servers, stdio, levels, args)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown)

@@ -22,6 +22,17 @@ from stdio_probe import initialize_params
 ACCEPT = "application/json, text/event-stream"
 
 
+def event_loop_name() -> str:
+    """Installs uvloop when the harness has it (run.sh puts it in the harness venv) and names
+    the loop the measurements use: the client's cost per call is part of every latency."""
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio default loop"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return f"uvloop {uvloop.__version__}"
+
+
 class HttpError(Exception):
     """A response the client cannot use (status, framing, or JSON-RPC error)."""
 
@@ -33,67 +44,128 @@ class Response:
     body: bytes
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection to 127.0.0.1; one request in flight at a time."""
+class Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection to 127.0.0.1; one request in flight at a time.
+
+    A protocol rather than a stream reader: each arriving segment is appended to a buffer and
+    the response is parsed once it is complete, instead of one coroutine hop per header line
+    and chunk. The client shares the cores with the server, so its cost per call shows up in
+    the server's latency.
+    """
 
     def __init__(self, port: int):
         self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future | None = None
+        self.closed = False
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        sock = self.writer.get_extra_info("socket")
+        loop = asyncio.get_running_loop()
+        await loop.create_connection(lambda: self, "127.0.0.1", self.port)
+        sock = self.transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    async def send(self, method: str, body: bytes, headers: dict[str, str]) -> Response:
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._try_complete()
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        self._try_complete()
+
+    def head(self, method: str, headers: dict[str, str]) -> bytes:
+        """The request line and headers up to, not including, Content-Length."""
         lines = [f"{method} /mcp HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
-        lines.append(f"Content-Length: {len(body)}")
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        await self.writer.drain()
-        return await self._response()
+        return ("\r\n".join(lines) + "\r\n").encode()
 
-    async def _response(self) -> Response:
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        parts = status_line.split()
-        if len(parts) < 2 or not parts[1].isdigit():
-            raise HttpError(f"bad status line {status_line!r}")
-        headers = {}
-        for line in header_lines:
-            key, sep, value = line.partition(":")
-            if sep:
-                headers[key.strip().lower()] = value.strip()
-        return Response(int(parts[1]), headers, await self._body(int(parts[1]), headers))
+    async def send(self, method: str, body: bytes, headers: dict[str, str]) -> Response:
+        return await self.send_with_head(self.head(method, headers), body)
 
-    async def _body(self, status: int, headers: dict[str, str]) -> bytes:
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return await self._chunked()
-        if "content-length" in headers:
-            return await self.reader.readexactly(int(headers["content-length"]))
-        if status in (204, 304) or 100 <= status < 200:
-            return b""
-        return await self.reader.read()  # delimited by close
+    async def send_with_head(self, head: bytes, body: bytes) -> Response:
+        if self.closed:
+            raise HttpError("connection closed")
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(b"%sContent-Length: %d\r\n\r\n%s" % (head, len(body), body))
+        return await self.waiter
 
-    async def _chunked(self) -> bytes:
-        parts = []
-        while True:
-            size_line = await self.reader.readuntil(b"\r\n")
-            size = int(size_line.split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while (await self.reader.readuntil(b"\r\n")) != b"\r\n":
-                    pass  # trailers
-                return b"".join(parts)
-            parts.append(await self.reader.readexactly(size))
-            await self.reader.readexactly(2)
+    def _try_complete(self) -> None:
+        if self.waiter is None or self.waiter.done():
+            return
+        try:
+            parsed = parse_response(self.buffer, self.closed)
+        except HttpError as err:
+            self.waiter.set_exception(err)
+            return
+        if parsed is not None:
+            response, used = parsed
+            del self.buffer[:used]
+            self.waiter.set_result(response)
+        elif self.closed:
+            self.waiter.set_exception(asyncio.IncompleteReadError(bytes(self.buffer), None))
 
     async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
+        if self.transport is not None:
+            self.transport.close()
+
+
+def parse_response(buf: bytearray, closed: bool) -> tuple[Response, int] | None:
+    """(response, bytes it used) once `buf` holds a whole response; None while it does not."""
+    head_end = buf.find(b"\r\n\r\n")
+    if head_end < 0:
+        return None
+    status_line, *header_lines = buf[:head_end].decode("latin-1").split("\r\n")
+    parts = status_line.split()
+    if len(parts) < 2 or not parts[1].isdigit():
+        raise HttpError(f"bad status line {status_line!r}")
+    status = int(parts[1])
+    headers = {}
+    for line in header_lines:
+        key, sep, value = line.partition(":")
+        if sep:
+            headers[key.strip().lower()] = value.strip()
+    start = head_end + 4
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = _chunked(buf, start)
+        if body is None:
+            return None
+        return Response(status, headers, body[0]), body[1]
+    if "content-length" in headers:
+        end = start + int(headers["content-length"])
+        return (Response(status, headers, bytes(buf[start:end])), end) if len(buf) >= end else None
+    if status in (204, 304) or 100 <= status < 200:
+        return Response(status, headers, b""), start
+    # Delimited by close.
+    return (Response(status, headers, bytes(buf[start:])), len(buf)) if closed else None
+
+
+def _chunked(buf: bytearray, pos: int) -> tuple[bytes, int] | None:
+    """(body, end offset) of a complete chunked body starting at `pos`; None if incomplete."""
+    parts = []
+    while True:
+        line_end = buf.find(b"\r\n", pos)
+        if line_end < 0:
+            return None
+        size = int(bytes(buf[pos:line_end]).split(b";")[0].strip() or b"0", 16)
+        pos = line_end + 2
+        if size == 0:
+            while True:  # trailers, up to the empty line
+                line_end = buf.find(b"\r\n", pos)
+                if line_end < 0:
+                    return None
+                empty = line_end == pos
+                pos = line_end + 2
+                if empty:
+                    return b"".join(parts), pos
+        if len(buf) < pos + size + 2:
+            return None
+        parts.append(bytes(buf[pos : pos + size]))
+        pos += size + 2
 
 
 def jsonrpc_message(resp: Response, id_: int) -> dict:
@@ -141,6 +213,7 @@ class Session:
         self.stateless = stateless
         self.session_id: str | None = None
         self.next_id = 1
+        self.post_head: bytes | None = None  # the same for every call once initialized
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": ACCEPT, "Content-Type": "application/json"}
@@ -176,8 +249,10 @@ class Session:
         self.next_id += 1
         params = {"name": tool, "arguments": args}
         body = json.dumps({"jsonrpc": "2.0", "id": id_, "method": "tools/call", "params": params})
+        if self.post_head is None:
+            self.post_head = self.conn.head("POST", self._headers())
         started = time.perf_counter()
-        resp = await self.conn.send("POST", body.encode(), self._headers())
+        resp = await self.conn.send_with_head(self.post_head, body.encode())
         elapsed = time.perf_counter() - started
         try:
             msg = jsonrpc_message(resp, id_)
