@@ -14,11 +14,11 @@ pub fn clip(text: &str, max: usize) -> String {
 }
 
 /// Renders rows as a left-aligned table with a header, two spaces between columns.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub fn table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate().take(widths.len()) {
-            widths[i] = widths[i].max(cell.chars().count());
+            widths[i] = widths[i].max(cell.as_ref().chars().count());
         }
     }
     let line_width = widths.iter().map(|w| w + 2).sum::<usize>();
@@ -26,7 +26,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     push_line(&mut out, header.iter().copied(), &widths);
     for row in rows {
         out.push('\n');
-        push_line(&mut out, row.iter().map(String::as_str), &widths);
+        push_line(&mut out, row.iter().map(AsRef::as_ref), &widths);
     }
     out
 }
@@ -68,10 +68,7 @@ mod tests {
     fn table_aligns() {
         let t = table(
             &["NAME", "STATUS"],
-            &[
-                vec!["a".into(), "Running".into()],
-                vec!["long-name".into(), "Pending".into()],
-            ],
+            &[vec!["a", "Running"], vec!["long-name", "Pending"]],
         );
         assert_eq!(
             t,
@@ -83,10 +80,7 @@ mod tests {
     fn table_pads_by_characters_and_trims_empty_trailing_cells() {
         let t = table(
             &["NAME", "NODE", "AGE"],
-            &[
-                vec!["é".into(), "".into(), "".into()],
-                vec!["pod-a".into(), "n1".into(), "5m".into()],
-            ],
+            &[vec!["é", "", ""], vec!["pod-a", "n1", "5m"]],
         );
         assert_eq!(t, "NAME   NODE  AGE\né\npod-a  n1    5m");
     }
