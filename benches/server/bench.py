@@ -28,6 +28,7 @@ import http_load
 import peers
 import procs
 import report
+import rust_load
 from stdio_probe import ProbeError, ProbeSeries, probe_series, stdio_calls
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +70,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--stdio-calls", type=int, default=1000, help="tools/call in the stdio baseline")
     p.add_argument("--cap", type=float, default=40.0, help="seconds per level")
     p.add_argument("--no-stateless", action="store_true", help="skip the stateless HTTP level")
+    p.add_argument(
+        "--client",
+        choices=["rust", "python"],
+        default="rust",
+        help="HTTP load client: the http_load bench (Rust) or http_load.py (asyncio)",
+    )
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--no-install", action="store_true", help="use peers only if already installed")
     p.add_argument("--eks-version", default="0.2.1", help="awslabs.eks-mcp-server pin, or latest")
@@ -190,12 +197,18 @@ def measure_http(binary: Path, snapshot: str, namespace: str, env, tmp: Path, ar
             spec = http_load.LoadSpec(
                 port, proc.pid, TOOL, {"kind": "Pod", "namespace": namespace}, stateless
             )
-            warm_errors = asyncio.run(http_load.warm_up(spec, 50))
+            if args.client == "rust":
+                warm_errors = rust_load.warm_up(args.loadgen, spec, 50)
+            else:
+                warm_errors = asyncio.run(http_load.warm_up(spec, 50))
             if warm_errors:
                 log(f"warm-up errors ({mode}): {warm_errors[0]}")
             for n in sessions:
                 log(f"HTTP {mode}: {n} sessions × {args.calls} calls (cap {args.cap:.0f} s)")
-                result = asyncio.run(http_load.run_level(spec, n, args.calls, args.cap))
+                if args.client == "rust":
+                    result = rust_load.run_level(args.loadgen, spec, n, args.calls, args.cap)
+                else:
+                    result = asyncio.run(http_load.run_level(spec, n, args.calls, args.cap))
                 levels.append((mode, result))
                 ok, failed = len(result.latencies), len(result.errors)
                 log(f"  {ok} ok, {failed} errors in {result.wall_s:.1f} s")
@@ -205,7 +218,7 @@ def measure_http(binary: Path, snapshot: str, namespace: str, env, tmp: Path, ar
 
 
 def header(
-    binary: Path, snapshot: str, note: str, loads: list[tuple[float, float, float]], loop: str
+    binary: Path, snapshot: str, note: str, loads: list[tuple[float, float, float]], client: str
 ) -> str:
     rev = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -220,7 +233,7 @@ def header(
         f"{rev.stdout.strip() or '?'} ({shown}), "
         f"on {os.cpu_count()} × {cpu}; "
         f"load average (1/5/15 min) {load}. Client and servers share these cores; "
-        f"the HTTP client runs on Python {platform.python_version()} with the {loop}.",
+        f"the HTTP client {client} (single-threaded).",
         f"Snapshot `{snapshot}`" + (f" (fallback: {note})" if note else "") + f"; tool `{TOOL}`.",
     ]
     return "\n".join(lines) + "\n"
@@ -243,7 +256,13 @@ def main() -> int:
 
 def run(args, binary: Path, tmp: Path) -> int:
     loads = [os.getloadavg()]
-    loop = http_load.event_loop_name()
+    if args.client == "rust":
+        log("building the http_load bench (release profile)")
+        args.loadgen = rust_load.build()
+        client = f"is the Rust load generator `{args.loadgen.name}` (benches/http_load.rs)"
+    else:
+        loop = http_load.event_loop_name()
+        client = f"runs on Python {platform.python_version()} with the {loop}"
     env = isolated_env(tmp)
     snapshot, note = pick_snapshot(binary, args.snapshot, args.namespace, env)
     servers = [peers.ours(binary)]
@@ -260,7 +279,7 @@ def run(args, binary: Path, tmp: Path) -> int:
     stdio = [(s, measure_stdio(s, extras.get(s.name, []), env, tmp, args)) for s in servers]
     levels = measure_calls(binary, snapshot, args.namespace, env, tmp, args)
     loads.append(os.getloadavg())
-    markdown = render(header(binary, snapshot, note, loads, loop), servers, stdio, levels, args)
+    markdown = render(header(binary, snapshot, note, loads, client), servers, stdio, levels, args)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown)

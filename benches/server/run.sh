@@ -9,9 +9,10 @@ if [[ " $* " != *" --help "* && " $* " != *" --binary "* ]]; then
   # Up to date: a no-op. Another build of this target dir running: cargo waits on its lock.
   cargo build --release -p eks-ops-mcp
 fi
-# The HTTP load client shares the cores with the server, so it runs on uvloop (pinned) from a
-# venv of its own; without a registry it falls back to the default asyncio loop, and the report
-# says which loop was used.
+# bench.py builds the Rust HTTP load generator (cargo bench --bench http_load --no-run) itself.
+# The Python client (--client python) shares the cores with the server, so it runs on uvloop
+# (pinned) from a venv of its own; without a registry it falls back to the default asyncio loop,
+# and the report says which loop was used.
 PYTHON=python3
 HARNESS_VENV=.ci/work/harness-venv
 if [[ " $* " != *" --help "* ]]; then
