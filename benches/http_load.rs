@@ -73,7 +73,7 @@ fn parse_options(argv: impl Iterator<Item = String>) -> Result<Options, String> 
             "--cap" => {
                 let seconds: f64 = number(&flag, &value()?)?;
                 options.cap = Duration::try_from_secs_f64(seconds)
-                    .map_err(|_| format!("--cap must be a non-negative number of seconds"))?;
+                    .map_err(|_| "--cap must be a non-negative number of seconds".to_owned())?;
             }
             "--tool" => options.tool = value()?,
             "--args" => {
