@@ -12,7 +12,7 @@ use super::params::{AwsArgs, in_range, non_empty};
 use super::{Context, READ, Reply, ToolDef};
 use crate::error::{ToolError, ToolResult};
 use crate::output::{Budget, Truncation};
-use crate::sources::{ExpressionQuery, MetricQuery, PromQuery};
+use crate::sources::{ExpressionAnswer, ExpressionQuery, MetricQuery, PromQuery};
 use crate::time::resolve_window;
 
 pub fn tools() -> Vec<ToolDef> {
@@ -407,101 +407,58 @@ async fn query_cloudwatch(
         }
         None => auto_period(window.duration().num_seconds(), points),
     };
-    if let Some(expression) = &p.expression {
-        return query_expression(
-            &*metrics, &p, &stat, period, window, points, budget, expression,
-        )
-        .await;
-    }
-    if p.metrics.is_some() {
-        return Err(ToolError::invalid(
-            "metrics",
-            "extra metrics feed an `expression` (as m2, m3…); give one, or query them one by one",
-        ));
-    }
-    let namespace = non_empty("namespace", p.namespace.as_deref().unwrap_or_default())?;
-    let metric_name = non_empty("metric_name", p.metric_name.as_deref().unwrap_or_default())?;
-    let query = MetricQuery {
-        namespace: namespace.to_string(),
-        metric_name: metric_name.to_string(),
-        dimensions: p
-            .dimensions
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        stat: stat.clone(),
-        period_secs: period,
-    };
-    let series = metrics.cloudwatch(&[query], window).await?;
-    let (series, truncated) = shape_series(series, points as usize, &budget);
-    let header = format!(
-        "{namespace} {metric_name} ({stat}, period {period}s) from {}, {} to {}",
-        metrics.describe(),
-        window.start.to_rfc3339(),
-        window.end.to_rfc3339()
-    );
-    let summary = if series.iter().all(|s| s.summary.points == 0) {
-        format!(
-            "{header}\nno datapoints: check the dimensions (all must match exactly) or widen the window"
+    // What was asked (for the header), what to check when nothing came back, and the answer.
+    let (asked, empty_hint, answer) = if let Some(expression) = &p.expression {
+        let query = expression_query(&p, &stat, period, expression)?;
+        let kind = if query.is_insights() {
+            "Metrics Insights"
+        } else {
+            "metric math"
+        };
+        (
+            format!("{kind} `{}` (period {period}s)", query.expression),
+            "check the metric names and dimensions, or widen the window",
+            metrics.cloudwatch_expression(&query, window).await?,
         )
     } else {
-        series_summary_text(&header, &series, truncated.as_ref())
+        if p.metrics.is_some() {
+            return Err(ToolError::invalid(
+                "metrics",
+                "extra metrics feed an `expression` (as m2, m3…); give one, or query them one by one",
+            ));
+        }
+        let namespace = non_empty("namespace", p.namespace.as_deref().unwrap_or_default())?;
+        let metric_name = non_empty("metric_name", p.metric_name.as_deref().unwrap_or_default())?;
+        let query = MetricQuery {
+            namespace: namespace.to_string(),
+            metric_name: metric_name.to_string(),
+            dimensions: p
+                .dimensions
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            stat: stat.clone(),
+            period_secs: period,
+        };
+        (
+            format!("{namespace} {metric_name} ({stat}, period {period}s)"),
+            "check the dimensions (all must match exactly) or widen the window",
+            ExpressionAnswer {
+                series: metrics.cloudwatch(&[query], window).await?,
+                messages: Vec::new(),
+            },
+        )
     };
-    Ok(Reply {
-        summary,
-        data: SeriesOutput {
-            source: metrics.describe(),
-            start: window.start.to_rfc3339(),
-            end: window.end.to_rfc3339(),
-            series,
-            truncated,
-            discovered: Vec::new(),
-            messages: Vec::new(),
-        },
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn query_expression(
-    metrics: &dyn crate::sources::MetricsSource,
-    p: &CloudWatchParams,
-    stat: &str,
-    period: i32,
-    window: crate::time::Window,
-    points: u32,
-    budget: Budget,
-    expression: &str,
-) -> ToolResult<Reply<SeriesOutput>> {
-    let expression = non_empty("expression", expression)?;
-    if expression.chars().count() > MAX_EXPRESSION_CHARS {
-        return Err(ToolError::invalid(
-            "expression",
-            format!("longer than CloudWatch's {MAX_EXPRESSION_CHARS} characters"),
-        ));
-    }
-    let query = ExpressionQuery {
-        expression: expression.to_string(),
-        metrics: expression_metrics(p, stat, period, expression)?,
-        period_secs: period,
-    };
-    let answer = metrics.cloudwatch_expression(&query, window).await?;
     let (series, truncated) = shape_series(answer.series, points as usize, &budget);
-    let kind = if query.is_insights() {
-        "Metrics Insights"
-    } else {
-        "metric math"
-    };
     let header = format!(
-        "{kind} `{expression}` (period {period}s) from {}, {} to {}",
+        "{asked} from {}, {} to {}",
         metrics.describe(),
         window.start.to_rfc3339(),
         window.end.to_rfc3339()
     );
     let mut summary = if series.iter().all(|s| s.summary.points == 0) {
-        format!(
-            "{header}\nno datapoints: check the metric names and dimensions, or widen the window"
-        )
+        format!("{header}\nno datapoints: {empty_hint}")
     } else {
         series_summary_text(&header, &series, truncated.as_ref())
     };
@@ -519,6 +476,27 @@ async fn query_expression(
             discovered: Vec::new(),
             messages: answer.messages,
         },
+    })
+}
+
+/// The GetMetricData request around `expression`, checked: length, and the metric ids it uses.
+fn expression_query(
+    p: &CloudWatchParams,
+    stat: &str,
+    period: i32,
+    expression: &str,
+) -> ToolResult<ExpressionQuery> {
+    let expression = non_empty("expression", expression)?;
+    if expression.chars().count() > MAX_EXPRESSION_CHARS {
+        return Err(ToolError::invalid(
+            "expression",
+            format!("longer than CloudWatch's {MAX_EXPRESSION_CHARS} characters"),
+        ));
+    }
+    Ok(ExpressionQuery {
+        expression: expression.to_string(),
+        metrics: expression_metrics(p, stat, period, expression)?,
+        period_secs: period,
     })
 }
 
