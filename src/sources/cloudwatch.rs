@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
+use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::{
     Dimension, DimensionFilter, MessageData, Metric, MetricDataQuery, MetricDataResult, MetricStat,
     ScanBy,
@@ -239,6 +240,38 @@ fn message_text(m: &MessageData) -> String {
     }
 }
 
+impl LiveMetrics {
+    /// Runs GetMetricData over `window`, handing each page to `on_page`, for up to
+    /// [`MAX_PAGES`] pages; false when results were left unread.
+    async fn metric_data_pages(
+        &self,
+        queries: Vec<MetricDataQuery>,
+        window: Window,
+        mut on_page: impl FnMut(&GetMetricDataOutput),
+    ) -> ToolResult<bool> {
+        let mut next = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .cloudwatch_client()?
+                .get_metric_data()
+                .set_metric_data_queries(Some(queries.clone()))
+                .start_time(aws_smithy_types::DateTime::from_millis(window.start_ms()))
+                .end_time(aws_smithy_types::DateTime::from_millis(window.end_ms()))
+                .scan_by(ScanBy::TimestampAscending)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| map_sdk_error("cloudwatch:GetMetricData", e))?;
+            on_page(&page);
+            next = page.next_token;
+            if next.is_none() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
 #[async_trait]
 impl MetricsSource for LiveMetrics {
     fn describe(&self) -> String {
@@ -277,20 +310,8 @@ impl MetricsSource for LiveMetrics {
                 s
             })
             .collect();
-        let mut next = None;
-        for _ in 0..MAX_PAGES {
-            let response = self
-                .cloudwatch_client()?
-                .get_metric_data()
-                .set_metric_data_queries(Some(data_queries.clone()))
-                .start_time(aws_smithy_types::DateTime::from_millis(window.start_ms()))
-                .end_time(aws_smithy_types::DateTime::from_millis(window.end_ms()))
-                .scan_by(ScanBy::TimestampAscending)
-                .set_next_token(next)
-                .send()
-                .await
-                .map_err(|e| map_sdk_error("cloudwatch:GetMetricData", e))?;
-            for result in response.metric_data_results() {
+        self.metric_data_pages(data_queries, window, |page| {
+            for result in page.metric_data_results() {
                 let Some(index) = result
                     .id()
                     .and_then(|id| id.strip_prefix('m'))
@@ -306,11 +327,8 @@ impl MetricsSource for LiveMetrics {
                     series.values.push(*v);
                 }
             }
-            next = response.next_token;
-            if next.is_none() {
-                break;
-            }
-        }
+        })
+        .await?;
         out.iter_mut().for_each(Series::normalize);
         Ok(out)
     }
@@ -336,26 +354,12 @@ impl MetricsSource for LiveMetrics {
                 .build(),
         );
         let mut merged = MergedResults::default();
-        let mut next = None;
-        for _ in 0..MAX_PAGES {
-            let response = self
-                .cloudwatch_client()?
-                .get_metric_data()
-                .set_metric_data_queries(Some(data_queries.clone()))
-                .start_time(aws_smithy_types::DateTime::from_millis(window.start_ms()))
-                .end_time(aws_smithy_types::DateTime::from_millis(window.end_ms()))
-                .scan_by(ScanBy::TimestampAscending)
-                .set_next_token(next)
-                .send()
-                .await
-                .map_err(|e| map_sdk_error("cloudwatch:GetMetricData", e))?;
-            merged.add_page(response.metric_data_results(), response.messages());
-            next = response.next_token;
-            if next.is_none() {
-                break;
-            }
-        }
-        if next.is_some() {
+        let complete = self
+            .metric_data_pages(data_queries, window, |page| {
+                merged.add_page(page.metric_data_results(), page.messages());
+            })
+            .await?;
+        if !complete {
             merged.messages.push(format!(
                 "stopped after {MAX_PAGES} pages of results: shorten the window or raise the period"
             ));
