@@ -167,34 +167,12 @@ pub fn merge_metric_data(samples: &[Sample], input: &Value, from_moto: Option<Va
 }
 
 fn percentile_result(samples: &[Sample], input: &Value, query: &Value, descending: bool) -> Value {
-    let stat = str_at(query, &["MetricStat", "Stat"]).unwrap_or("");
-    let p = percentile_of(stat).unwrap_or(100.0);
-    let metric = at(query, &["MetricStat", "Metric"])
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    let selector = Selector {
-        namespace: str_at(&metric, &["Namespace"]).unwrap_or(""),
-        name: str_at(&metric, &["MetricName"]).unwrap_or(""),
-        dimensions: dimensions(&metric),
-        unit: str_at(query, &["MetricStat", "Unit"]),
-        start: at(input, &["StartTime"])
-            .and_then(epoch_seconds)
-            .unwrap_or(0.0),
-        end: at(input, &["EndTime"])
-            .and_then(epoch_seconds)
-            .unwrap_or(0.0),
-        period: at(query, &["MetricStat", "Period"])
-            .and_then(number)
-            .unwrap_or(60.0),
-    };
-    let mut points: Vec<(f64, f64)> = buckets(samples, &selector)
-        .into_iter()
-        .filter_map(|(t, bucket)| Some((t, nearest_rank(bucket, p)?)))
-        .collect();
+    let mut points = metric_stat_points(samples, input, query);
     if descending {
         points.reverse();
     }
-    let label = str_at(query, &["Label"]).unwrap_or(selector.name);
+    let name = str_at(query, &["MetricStat", "Metric", "MetricName"]).unwrap_or("");
+    let label = str_at(query, &["Label"]).unwrap_or(name);
     json!({
         "Id": str_at(query, &["Id"]),
         "Label": label,
@@ -273,13 +251,6 @@ pub fn metric_statistics(samples: &[Sample], input: &Value) -> Value {
 }
 
 fn datapoint(input: &Value, seconds: f64, bucket: &[&Sample]) -> Value {
-    let count: f64 = bucket.iter().map(|s| s.weight).sum();
-    let sum: f64 = bucket.iter().map(|s| s.value * s.weight).sum();
-    let min = bucket.iter().map(|s| s.value).fold(f64::INFINITY, f64::min);
-    let max = bucket
-        .iter()
-        .map(|s| s.value)
-        .fold(f64::NEG_INFINITY, f64::max);
     let mut point = Map::new();
     point.insert("Timestamp".into(), Value::from(seconds));
     point.insert(
@@ -289,16 +260,11 @@ fn datapoint(input: &Value, seconds: f64, bucket: &[&Sample]) -> Value {
     for stat in list_at(input, &["Statistics"])
         .iter()
         .filter_map(Value::as_str)
+        .filter(|s| percentile_of(s).is_none())
     {
-        let value = match stat {
-            "SampleCount" => count,
-            "Sum" => sum,
-            "Average" => sum / count,
-            "Minimum" => min,
-            "Maximum" => max,
-            _ => continue,
-        };
-        point.insert(stat.to_owned(), Value::from(value));
+        if let Some(value) = statistic(stat, bucket.to_vec()) {
+            point.insert(stat.to_owned(), Value::from(value));
+        }
     }
     let extended: Map<String, Value> = list_at(input, &["ExtendedStatistics"])
         .iter()
