@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use eks_ops_mcp::config::{GlobalArgs, Settings};
 use eks_ops_mcp::tools::Context;
-use eks_ops_testbed::aws::{AwsGateway, MotoServer, SeedKind};
+use eks_ops_testbed::aws::SeedKind;
 use serde_json::{Value, json};
 
 mod common;
-use common::{call, call_cli, gateway_env};
+use common::{call, call_cli, gateway_env, gateway_sdk, moto_and_gateway};
 
 fn builtin(name: &str) -> Arc<Context> {
     let settings = Settings::resolve(&GlobalArgs {
@@ -110,20 +110,9 @@ async fn addons_and_insights_from_every_bundle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn addons_and_insights_live_from_moto_and_the_gateway_stand_in() {
-    let moto =
-        MotoServer::spawn(MotoServer::locate().expect("moto_server (tests/run.sh installs it)"))
-            .await
-            .expect("moto starts");
-    let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+    let (_moto, gateway) = moto_and_gateway().await;
     let endpoint = gateway.url();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
+    let config = gateway_sdk(&endpoint).await;
     aws_sdk_eks::Client::new(&config)
         .create_cluster()
         .name("shop-prod")

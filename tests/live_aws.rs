@@ -5,19 +5,15 @@
 
 use std::time::Duration;
 
-use eks_ops_testbed::aws::{AwsGateway, Fault, MotoServer};
+use eks_ops_testbed::aws::Fault;
 use serde_json::json;
 
 mod common;
-use common::{call_cli, gateway_env, gateway_sdk};
+use common::{call_cli, gateway_env, gateway_sdk, moto_and_gateway};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_tools_end_to_end() {
-    let moto =
-        MotoServer::spawn(MotoServer::locate().expect("moto_server (tests/run.sh installs it)"))
-            .await
-            .expect("moto starts");
-    let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+    let (moto, gateway) = moto_and_gateway().await;
     let endpoint = gateway.url();
     let config = gateway_sdk(&endpoint).await;
     let env = gateway_env(&endpoint);

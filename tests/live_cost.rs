@@ -9,12 +9,12 @@ use std::sync::Arc;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use eks_ops_mcp::config::{GlobalArgs, Settings};
 use eks_ops_mcp::tools::Context;
-use eks_ops_testbed::aws::{AwsGateway, Fault, MotoServer, SeedKind};
+use eks_ops_testbed::aws::{AwsGateway, Fault, SeedKind};
 use eks_ops_testbed::kube::KubeStandin;
 use serde_json::{Value, json};
 
 mod common;
-use common::{call, call_cli, gateway_env};
+use common::{call, call_cli, gateway_env, moto_and_gateway};
 
 fn bundle(name: &str) -> Arc<Context> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -209,11 +209,7 @@ fn comparison_row(service: &str, before: f64, after: f64) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_cost_tools_against_stand_ins() {
-    let moto =
-        MotoServer::spawn(MotoServer::locate().expect("moto_server (tests/run.sh installs it)"))
-            .await
-            .expect("moto starts");
-    let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+    let (moto, gateway) = moto_and_gateway().await;
     let env = gateway_env(&gateway.url());
     live_compare(&moto.url, &gateway, &env).await;
     gateway.reset().await.unwrap();
@@ -607,11 +603,7 @@ async fn live_workload_cost_against_kube_and_pricing_stand_ins() {
     let tmp = tempfile::tempdir().unwrap();
     let kubeconfig = tmp.path().join("kubeconfig");
     kube.write_kubeconfig(&kubeconfig, &["shop-prod"]).unwrap();
-    let moto =
-        MotoServer::spawn(MotoServer::locate().expect("moto_server (tests/run.sh installs it)"))
-            .await
-            .expect("moto starts");
-    let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+    let (_moto, gateway) = moto_and_gateway().await;
     gateway
         .seed(
             SeedKind::Pricing,

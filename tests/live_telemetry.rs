@@ -341,10 +341,10 @@ mod live {
     use aws_sdk_cloudwatch::types::{
         ComparisonOperator, Dimension, MetricDatum, StateValue, Statistic,
     };
-    use eks_ops_testbed::aws::{AwsGateway, Fault, MotoServer, SeedKind};
+    use eks_ops_testbed::aws::{Fault, SeedKind};
     use serde_json::json;
 
-    use super::common::{call_cli, gateway_env, gateway_sdk};
+    use super::common::{call_cli, gateway_env, gateway_sdk, moto_and_gateway};
 
     fn dim(name: &str, value: &str) -> Dimension {
         Dimension::builder().name(name).value(value).build()
@@ -352,12 +352,7 @@ mod live {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn telemetry_tools_against_moto() {
-        let moto = MotoServer::spawn(
-            MotoServer::locate().expect("moto_server (tests/run.sh installs it)"),
-        )
-        .await
-        .expect("moto starts");
-        let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+        let (_moto, gateway) = moto_and_gateway().await;
         let endpoint = gateway.url();
         let config = gateway_sdk(&endpoint).await;
         let env = gateway_env(&endpoint);
@@ -615,12 +610,7 @@ mod live {
     /// written here; the test checks what the tool sends and how it reads the answer.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn metric_math_and_metrics_insights() {
-        let moto = MotoServer::spawn(
-            MotoServer::locate().expect("moto_server (tests/run.sh installs it)"),
-        )
-        .await
-        .expect("moto starts");
-        let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+        let (_moto, gateway) = moto_and_gateway().await;
         let endpoint = gateway.url();
         let env = gateway_env(&endpoint);
         let cw = aws_sdk_cloudwatch::Client::new(&gateway_sdk(&endpoint).await);

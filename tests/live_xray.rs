@@ -6,18 +6,15 @@
 use chrono::{TimeZone, Utc};
 use eks_ops_mcp::sources::service_graph::{LiveXray, TraceGraphSource};
 use eks_ops_mcp::time::Window;
-use eks_ops_testbed::aws::{AwsGateway, Fault, MotoServer, SeedKind};
+use eks_ops_testbed::aws::{Fault, SeedKind};
 use serde_json::json;
 
 mod common;
+use common::moto_and_gateway;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xray_service_graph_becomes_caller_callee_edges() {
-    let moto =
-        MotoServer::spawn(MotoServer::locate().expect("moto_server (tests/run.sh installs it)"))
-            .await
-            .expect("moto starts");
-    let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+    let (_moto, gateway) = moto_and_gateway().await;
     let sdk = common::gateway_sdk(&gateway.url()).await;
     let window = Window {
         start: Utc.with_ymd_and_hms(2026, 11, 20, 13, 30, 0).unwrap(),

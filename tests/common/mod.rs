@@ -109,3 +109,17 @@ pub fn gateway_env(endpoint: &str) -> Vec<(&'static str, String)> {
         ("AWS_MAX_ATTEMPTS", "1".into()),
     ]
 }
+
+/// moto and the AWS test gateway in front of it, started for one test; both stop when dropped.
+pub async fn moto_and_gateway() -> (
+    eks_ops_testbed::aws::MotoServer,
+    eks_ops_testbed::aws::AwsGateway,
+) {
+    use eks_ops_testbed::aws::{AwsGateway, MotoServer};
+    let moto =
+        MotoServer::spawn(MotoServer::locate().expect("moto_server (tests/run.sh installs it)"))
+            .await
+            .expect("moto starts");
+    let gateway = AwsGateway::spawn(&moto.url).await.expect("gateway starts");
+    (moto, gateway)
+}
